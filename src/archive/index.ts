@@ -1,0 +1,23 @@
+/**
+ * Reproducible bundle archives: scanning a bundle directory safely and writing it as a deterministic `.tar.gz`
+ * that tufup (Python's tarfile) and GNU tar read back.
+ */
+export { DEFAULT_ARCHIVE_MTIME, resolveArchiveMtime } from './archive-mtime.js';
+export { type BundleEntry, type ScanOptions, scanBundle } from './bundle-scan.js';
+export { type ArchiveResult, type CreateArchiveOptions, createArchive } from './create-archive.js';
+export { GZIP_HEADER, GZIP_LEVEL } from './gzip-frame.js';
+export { checkLinkTargets, linkProblem } from './link-safety.js';
+export {
+  BLOCK_SIZE,
+  encodeMemberHeader,
+  encodePaxRecords,
+  encodeUstarHeader,
+  endOfArchive,
+  MAX_OCTAL_11,
+  RECORD_SIZE,
+  splitUstarName,
+  type TarMember,
+  tarNameFor,
+  type UstarFields,
+} from './tar-format.js';
+export { type ArchiveProgress, type TarChunksOptions, tarChunks } from './tar-stream.js';

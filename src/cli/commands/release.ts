@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { NotsotufError } from '../../core/errors.js';
+import type { PublishResult } from '../../repo/publish.js';
+import { openRepository, outputOf, wholeNumber } from '../context.js';
+import { formatBytes, ProgressBar, printResult } from '../render.js';
+import { describePublish } from './describe.js';
+
+async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unknown> {
+  if (opts.meta !== undefined && opts.metaFile !== undefined) {
+    throw new NotsotufError('INVALID_ARGUMENT', 'Give either --meta or --meta-file, not both.');
+  }
+  const source =
+    opts.meta ??
+    (opts.metaFile === undefined
+      ? undefined
+      : await readFile(opts.metaFile, 'utf8').catch((err) => {
+          throw new NotsotufError('IO_ERROR', `Could not read ${opts.metaFile}.`, {
+            path: opts.metaFile,
+            cause: err,
+          });
+        }));
+  if (source === undefined) return null;
+  try {
+    return JSON.parse(source);
+  } catch (err) {
+    throw new NotsotufError('INVALID_ARGUMENT', 'The release metadata is not valid JSON.', {
+      cause: err,
+      hint: `Example: --meta '{"changes": ["fixed the login bug"]}'`,
+    });
+  }
+}
+
+export function registerRelease(program: Command): void {
+  const release = program.command('release').description('add, list and remove releases');
+
+  release
+    .command('add')
+    .description('archive a bundle directory as a new release and sign it')
+    .argument('<bundle-dir>', 'the app bundle directory')
+    .requiredOption('--version <version>', 'release version (PEP 440 or semver, e.g. 1.2.0 or 1.2.0-rc.1)')
+    .option('--required', 'clients must install this release before any later one', false)
+    .option('--meta <json>', 'release metadata for the app, e.g. release notes (JSON)')
+    .option('--meta-file <file>', 'read the release metadata from a JSON file')
+    .option('--platform <os-arch>', 'publish for one platform, as <app>-<os>-<arch> (e.g. linux-x64)')
+    .option('--skip-patch', 'do not make a patch from the previous release', false)
+    .option(
+      '--stage',
+      'save the change for more signatures when the keys here do not meet a threshold',
+      false,
+    )
+    .action(async (bundleDir: string, opts, command: Command) => {
+      const out = outputOf(command);
+      const repo = await openRepository(command);
+      const bar = new ProgressBar('archiving', out);
+      const { release: added, result } = await repo.addRelease({
+        bundleDir,
+        version: opts.version,
+        required: opts.required,
+        userMeta: await userMeta(opts),
+        ...(opts.platform ? { platform: opts.platform } : {}),
+        stage: opts.stage,
+        onProgress: (p) => bar.update(p.bytes, p.totalBytes),
+      });
+      bar.done();
+      printResult(out, { ok: true, release: added, result }, () =>
+        [
+          `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
+          describePublish(result),
+        ].join('\n'),
+      );
+    });
+
+  release
+    .command('list')
+    .description('list the releases in the signed targets metadata')
+    .option('--platform <os-arch>', 'only this platform')
+    .action(async (opts, command: Command) => {
+      const out = outputOf(command);
+      const repo = await openRepository(command);
+      const releases = [...(await repo.releases()).entries()]
+        .filter(([app]) => !opts.platform || app.endsWith(`-${opts.platform}`))
+        .flatMap(([app, list]) =>
+          list.map((r) => ({
+            app,
+            version: r.version.normalized,
+            required: r.required,
+            archive: r.archive ? { name: r.archive.name, length: r.archive.length } : null,
+            patch: r.patch ? { name: r.patch.name, length: r.patch.length } : null,
+            user: r.user,
+          })),
+        );
+      printResult(out, { ok: true, releases }, () =>
+        releases.length === 0
+          ? 'no releases'
+          : releases
+              .map(
+                (r) =>
+                  `${r.app} ${r.version}${r.required ? ' (required)' : ''}  archive ${r.archive ? formatBytes(r.archive.length) : '-'}  patch ${r.patch ? formatBytes(r.patch.length) : '-'}`,
+              )
+              .join('\n'),
+      );
+    });
+
+  release
+    .command('remove')
+    .description('remove one release (its archive and patch) from the repository')
+    .argument('<version>', 'the version to remove')
+    .option('--platform <os-arch>', 'the platform of the release')
+    .option(
+      '--stage',
+      'save the change for more signatures when the keys here do not meet a threshold',
+      false,
+    )
+    .action(async (version: string, opts, command: Command) => {
+      const out = outputOf(command);
+      const repo = await openRepository(command);
+      const result: PublishResult = await repo.removeRelease(version, {
+        platform: opts.platform,
+        stage: opts.stage,
+      });
+      printResult(out, { ok: true, result }, () => describePublish(result));
+    });
+
+  release
+    .command('prune')
+    .description('keep only the newest N releases')
+    .requiredOption('--keep <n>', 'how many releases to keep', wholeNumber('--keep', 1))
+    .option('--platform <os-arch>', 'the platform to prune')
+    .option(
+      '--stage',
+      'save the change for more signatures when the keys here do not meet a threshold',
+      false,
+    )
+    .action(async (opts, command: Command) => {
+      const out = outputOf(command);
+      const repo = await openRepository(command);
+      const result = await repo.pruneReleases(opts.keep, { platform: opts.platform, stage: opts.stage });
+      printResult(out, { ok: true, result: result ?? null }, () =>
+        result ? describePublish(result) : 'nothing to prune',
+      );
+    });
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { NotsotufError } from '../core/errors.js';
+import { Repository } from '../repo/repository.js';
+import {
+  chainPassphraseProviders,
+  envPassphraseProvider,
+  filePassphraseProvider,
+  type PassphraseProvider,
+} from '../tuf/passphrase.js';
+import { ttyPassphraseProvider } from './passphrase-prompt.js';
+import type { OutputOptions } from './render.js';
+
+/** Options every command accepts (declared on the root program). */
+export interface GlobalOptions {
+  config?: string;
+  keysDir?: string[];
+  passphraseFile?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+export function globalsOf(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+export function outputOf(command: Command): OutputOptions {
+  const g = globalsOf(command);
+  return { json: Boolean(g.json), debug: Boolean(g.debug) };
+}
+
+/** Passphrases: environment first, then --passphrase-file, then a prompt when on a terminal. */
+export function passphraseFor(g: GlobalOptions): PassphraseProvider {
+  return chainPassphraseProviders(
+    envPassphraseProvider(),
+    ...(g.passphraseFile ? [filePassphraseProvider(g.passphraseFile)] : []),
+    ttyPassphraseProvider(),
+  );
+}
+
+export function openRepository(command: Command): Promise<Repository> {
+  const g = globalsOf(command);
+  return Repository.open({
+    ...(g.config ? { configPath: g.config } : {}),
+    ...(g.keysDir?.length ? { keysDirs: g.keysDir } : {}),
+    passphrase: passphraseFor(g),
+  });
+}
+
+/** Collects a repeatable option into a list. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Parses a whole number option, with a usage error naming the option. */
+export function wholeNumber(name: string, min = 0): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+      throw new NotsotufError(
+        'INVALID_ARGUMENT',
+        `${name} must be a whole number of at least ${min}, not "${value}".`,
+      );
+    }
+    return n;
+  };
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { EXIT } from './exit-codes.js';
+import { buildProgram, packageVersion } from './program.js';
+import { printError } from './render.js';
+
+/** The CLI entry: the only place that decides exit codes. */
+async function main(argv: string[]): Promise<number> {
+  // Handled here, not by commander: `release add --version V` needs the option name for itself.
+  if (argv[2] === '--version' || argv[2] === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+  const program = buildProgram();
+  program.exitOverride();
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    printError({ json, debug }, err);
+    return EXIT.FAILURE;
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerInit } from './commands/init.js';
+import { registerKeys } from './commands/keys.js';
+import { registerMaintenance } from './commands/maintain.js';
+import { registerRelease } from './commands/release.js';
+import { collect } from './context.js';
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** The whole `notsotuf` command tree. Commands only parse flags, call the library and render. */
+export function buildProgram(): Command {
+  const program = new Command('notsotuf')
+    .description('secure self-updates on TUF: publish releases (this CLI) and update apps (notsotuf/client)')
+    .addHelpText('after', '\nRun "notsotuf --version" for the version.')
+    .option('--config <file>', 'config file (default: ./notsotuf.json, or ./.tufup-repo-config)')
+    .option(
+      '--keys-dir <dir>',
+      'directory to search for keys (repeatable; default: keys_dir of the config)',
+      collect,
+    )
+    .option(
+      '--passphrase-file <file>',
+      'read key passphrases from this file (else NOTSOTUF_PASSPHRASE[_<KEY>] or a prompt)',
+    )
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('--debug', 'print stack traces of errors')
+    .showHelpAfterError();
+  registerInit(program);
+  registerKeys(program);
+  registerRelease(program);
+  registerMaintenance(program);
+  return program;
+}

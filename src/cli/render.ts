@@ -1,0 +1,88 @@
+import { isNotsotufError } from '../core/errors.js';
+
+/** Output settings shared by every command. */
+export interface OutputOptions {
+  readonly json: boolean;
+  readonly debug: boolean;
+}
+
+/** Prints a result: JSON on stdout for scripts, or the human text. */
+export function printResult(out: OutputOptions, json: unknown, human: () => string): void {
+  if (out.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else {
+    const text = human();
+    if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+}
+
+/** Prints an error: code, message and hint; the stack only with --debug. */
+export function printError(out: OutputOptions, err: unknown): void {
+  if (out.json) {
+    const body = isNotsotufError(err)
+      ? err.toJSON()
+      : { name: 'Error', code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+    process.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
+  }
+  if (isNotsotufError(err)) {
+    process.stderr.write(`error ${err.code}: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      '  hint: this is a bug in notsotuf; run again with --debug and report the output.\n',
+    );
+  }
+  if (out.debug) {
+    let cause: unknown = err;
+    while (cause instanceof Error) {
+      process.stderr.write(`${cause.stack ?? cause.message}\n`);
+      cause = cause.cause;
+      if (cause) process.stderr.write('caused by: ');
+    }
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/**
+ * A one-line progress bar on stderr, drawn only on a terminal (and never with --json), so logs and pipes stay
+ * clean.
+ */
+export class ProgressBar {
+  private readonly enabled: boolean;
+  private lastDraw = 0;
+
+  constructor(
+    private readonly label: string,
+    out: OutputOptions,
+  ) {
+    this.enabled = Boolean(process.stderr.isTTY) && !out.json;
+  }
+
+  update(done: number, total: number): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.lastDraw < 80 && done < total) return;
+    this.lastDraw = now;
+    const width = 30;
+    const ratio = total > 0 ? Math.min(1, done / total) : 0;
+    const filled = Math.round(ratio * width);
+    process.stderr.write(
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)}`,
+    );
+  }
+
+  done(): void {
+    if (this.enabled && this.lastDraw > 0) process.stderr.write('\n');
+  }
+}

@@ -1,0 +1,190 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Metadata, Targets } from '@tufjs/models';
+import { TargetFile } from '@tufjs/models';
+import { createArchive } from '../archive/index.js';
+import { buildArchiveCustom } from '../core/custom-metadata.js';
+import { NotsotufError } from '../core/errors.js';
+import { groupReleases, type Release } from '../core/releases.js';
+import { formatTargetName, platformAppName } from '../core/target-name.js';
+import { compareVersions, parseVersion, type Version } from '../core/version.js';
+import { tempPathFor } from '../util/atomic-write.js';
+import { type Draft, nextTargets } from './draft.js';
+import type { PublishContext } from './publish.js';
+
+export interface AddReleaseOptions {
+  /** The app bundle directory to archive. */
+  readonly bundleDir: string;
+  /** PEP 440 or semver (normalised to PEP 440). Must be higher than the app's latest release. */
+  readonly version: string;
+  /** Clients below this version must install it before any later one. */
+  readonly required?: boolean;
+  /** The publisher's own metadata for the release (release notes …), JSON with integer numbers only. */
+  readonly userMeta?: unknown;
+  /** `<os>-<arch>`: publishes under `<app>-<os>-<arch>` with its own release chain. */
+  readonly platform?: string;
+  /** Member mtime of the archive (default: SOURCE_DATE_EPOCH, else 2000-01-01). */
+  readonly mtime?: number | Date;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+}
+
+export interface AddedRelease {
+  readonly app: string;
+  readonly version: string;
+  readonly archive: { name: string; length: number; sha256: string; tarSize: number; tarSha256: string };
+}
+
+/** Target entries of the current targets metadata, in the shape the release logic reads. */
+export function targetEntries(targets: Metadata<Targets>) {
+  return Object.values(targets.signed.targets).map((t) => ({
+    name: t.path,
+    length: t.length,
+    hashes: t.hashes,
+    custom: t.unrecognizedFields['custom'],
+  }));
+}
+
+function appFor(ctx: PublishContext, platform: string | undefined): string {
+  const app = ctx.config.config.app_name;
+  return platform ? platformAppName(app, platform) : app;
+}
+
+function releasesOf(ctx: PublishContext, app: string): Release[] {
+  return groupReleases(targetEntries(ctx.state.targets)).get(app) ?? [];
+}
+
+/**
+ * Builds the draft for a new release: validates the version against the app's releases, archives the bundle
+ * reproducibly into a temp file in `targets/`, and adds it to a new targets version.
+ */
+export async function draftAddRelease(
+  ctx: PublishContext,
+  options: AddReleaseOptions,
+): Promise<{ draft: Draft; added: AddedRelease }> {
+  const app = appFor(ctx, options.platform);
+  const version = parseVersion(options.version);
+  const releases = releasesOf(ctx, app);
+  const same = releases.find((r) => compareVersions(r.version, version) === 0);
+  if (same) {
+    throw new NotsotufError('RELEASE_EXISTS', `${app} ${same.version.normalized} is already released.`, {
+      hint: 'Pick a higher version, or remove that release first with notsotuf release remove.',
+      details: { app, version: version.normalized },
+    });
+  }
+  const latest = releases.at(-1);
+  if (latest && compareVersions(latest.version, version) > 0) {
+    throw new NotsotufError(
+      'VERSION_NOT_NEWER',
+      `${app} ${version.normalized} is lower than the latest release ${latest.version.normalized}.`,
+      {
+        hint: 'Releases form one chain in version order; publish a version above the latest one.',
+        details: { app, version: version.normalized, latest: latest.version.normalized },
+      },
+    );
+  }
+  const name = formatTargetName(app, version, 'archive');
+  // Validate user metadata before the (possibly long) archiving step.
+  const customProbe = buildArchiveCustom({
+    user: options.userMeta ?? null,
+    required: options.required ?? false,
+  });
+  const targetsDir = ctx.state.layout.targetsDir;
+  await mkdir(targetsDir, { recursive: true });
+  const tempPath = tempPathFor(join(targetsDir, name));
+  try {
+    const archive = await createArchive({
+      bundleDir: options.bundleDir,
+      outFile: tempPath,
+      ...(options.mtime === undefined ? {} : { mtime: options.mtime }),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const custom = buildArchiveCustom({
+      user: customProbe.user,
+      required: options.required ?? false,
+      tarSize: archive.tarSize,
+      tarHash: archive.tarSha256,
+    });
+    const target = new TargetFile({
+      path: name,
+      length: archive.size,
+      hashes: { sha256: archive.sha256 },
+      unrecognizedFields: { custom: custom as never },
+    });
+    const targets = nextTargets(ctx.state.targets, ctx.config.config.expiration_days.targets, ctx.now, {
+      add: [target],
+    });
+    return {
+      draft: {
+        description: `release add ${app} ${version.normalized}`,
+        targets,
+        newTargetFiles: [{ name, sha256: archive.sha256, tempPath }],
+        removedTargets: [],
+      },
+      added: {
+        app,
+        version: version.normalized,
+        archive: {
+          name,
+          length: archive.size,
+          sha256: archive.sha256,
+          tarSize: archive.tarSize,
+          tarSha256: archive.tarSha256,
+        },
+      },
+    };
+  } catch (err) {
+    await rm(tempPath, { force: true });
+    throw err;
+  }
+}
+
+/** The target names (archive and patch) of one release, with their hashes for locating the files. */
+function releaseTargets(release: Release): { name: string; sha256: string }[] {
+  return [release.archive, release.patch]
+    .filter((f) => f !== undefined)
+    .map((f) => ({ name: f.name, sha256: f.sha256 ?? '' }));
+}
+
+/**
+ * Removes releases. A removed release loses its archive and its patch; the metadata stays valid, and a client
+ * whose patch chain now has a gap downloads the full archive instead.
+ */
+function draftRemove(ctx: PublishContext, remove: Release[], description: string): Draft {
+  const removedTargets = remove.flatMap(releaseTargets);
+  const targets = nextTargets(ctx.state.targets, ctx.config.config.expiration_days.targets, ctx.now, {
+    remove: removedTargets.map((t) => t.name),
+  });
+  return { description, targets, newTargetFiles: [], removedTargets };
+}
+
+export function draftRemoveRelease(ctx: PublishContext, version: string, platform?: string): Draft {
+  const app = appFor(ctx, platform);
+  const v: Version = parseVersion(version);
+  const release = releasesOf(ctx, app).find((r) => compareVersions(r.version, v) === 0);
+  if (!release) {
+    throw new NotsotufError('RELEASE_NOT_FOUND', `${app} has no release ${v.normalized}.`, {
+      hint: 'List the releases with notsotuf release list.',
+      details: { app, version: v.normalized },
+    });
+  }
+  return draftRemove(ctx, [release], `release remove ${app} ${v.normalized}`);
+}
+
+/**
+ * Keeps the newest `keep` releases of the app and removes the older ones. The patch of the oldest kept
+ * release stays: clients still on the release before it can use it while their cached archive lasts.
+ */
+export function draftPruneReleases(ctx: PublishContext, keep: number, platform?: string): Draft | undefined {
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new NotsotufError('INVALID_ARGUMENT', `--keep must be a whole number of at least 1, not ${keep}.`, {
+      hint: 'Keep at least the latest release, or clients would have nothing to install.',
+    });
+  }
+  const app = appFor(ctx, platform);
+  const releases = releasesOf(ctx, app);
+  const remove = releases.slice(0, Math.max(0, releases.length - keep));
+  if (remove.length === 0) return undefined;
+  return draftRemove(ctx, remove, `release prune ${app} --keep ${keep}`);
+}

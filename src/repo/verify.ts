@@ -1,0 +1,98 @@
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Updater } from 'tuf-js';
+import { FileFetcher } from '../client/fetch/file-fetcher.js';
+import { parseTargetCustom } from '../core/custom-metadata.js';
+import { isNotsotufError } from '../core/errors.js';
+
+export interface VerifyProblem {
+  /** The target concerned, or undefined for metadata problems. */
+  readonly target?: string;
+  readonly message: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  /** The root version a client ends up trusting. */
+  readonly rootVersion?: number;
+  readonly targetsVersion?: number;
+  readonly targetsChecked: number;
+  readonly problems: readonly VerifyProblem[];
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * Loads a repository directory exactly as a client would — tuf-js, starting from the first root and walking
+ * every root rotation — then downloads every target and checks its length and hash. Collects all problems
+ * instead of stopping at the first.
+ */
+export async function verifyRepository(repoDir: string): Promise<VerifyReport> {
+  const metadataDir = join(repoDir, 'metadata');
+  const work = await mkdtemp(join(tmpdir(), 'notsotuf-verify-'));
+  const problems: VerifyProblem[] = [];
+  try {
+    const clientMeta = join(work, 'metadata');
+    const clientTargets = join(work, 'targets');
+    await Promise.all([
+      import('node:fs/promises').then((fs) => fs.mkdir(clientMeta)),
+      import('node:fs/promises').then((fs) => fs.mkdir(clientTargets)),
+    ]);
+    // Trust the oldest root on disk, so every rotation since is checked like an old client would.
+    const names = await readdir(metadataDir).catch(() => [] as string[]);
+    const firstRoot = names.includes('1.root.json') ? '1.root.json' : 'root.json';
+    await copyFile(join(metadataDir, firstRoot), join(clientMeta, 'root.json'));
+    const updater = new Updater({
+      metadataDir: clientMeta,
+      metadataBaseUrl: `${pathToFileURL(metadataDir).href}/`,
+      targetDir: clientTargets,
+      targetBaseUrl: `${pathToFileURL(join(repoDir, 'targets')).href}/`,
+      fetcher: new FileFetcher(),
+    });
+    try {
+      await updater.refresh();
+    } catch (err) {
+      problems.push({ message: `metadata does not verify: ${describe(err)}` });
+      return { ok: false, targetsChecked: 0, problems };
+    }
+    // The store is internal to tuf-js; reading it is how we learn what a client now trusts.
+    const store = (
+      updater as unknown as {
+        trustedSet: {
+          root: { signed: { version: number } };
+          targets?: { signed: { version: number; targets: Record<string, unknown> } };
+        };
+      }
+    ).trustedSet;
+    const targetNames = Object.keys(store.targets?.signed.targets ?? {}).sort();
+    let checked = 0;
+    for (const name of targetNames) {
+      try {
+        const info = await updater.getTargetInfo(name);
+        if (!info) throw new Error('not found in trusted targets');
+        parseTargetCustom(info.custom, name);
+        await updater.downloadTarget(info, join(clientTargets, `${checked}.bin`));
+        await rm(join(clientTargets, `${checked}.bin`), { force: true });
+        checked++;
+      } catch (err) {
+        problems.push({ target: name, message: isNotsotufError(err) ? err.message : describe(err) });
+      }
+    }
+    return {
+      ok: problems.length === 0,
+      rootVersion: store.root.signed.version,
+      ...(store.targets ? { targetsVersion: store.targets.signed.version } : {}),
+      targetsChecked: checked,
+      problems,
+    };
+  } catch (err) {
+    problems.push({ message: describe(err) });
+    return { ok: false, targetsChecked: 0, problems };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

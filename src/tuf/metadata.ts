@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { canonicalize } from '@tufjs/canonical-json';
+import {
+  Metadata,
+  MetadataKind,
+  type Root,
+  Signature,
+  type Snapshot,
+  type Targets,
+  type Timestamp,
+} from '@tufjs/models';
+import { NotsotufError } from '../core/errors.js';
+import { parseExpiry } from './expiry.js';
+import type { Signer } from './signer.js';
+
+/** The four top-level TUF roles; notsotuf uses no delegations (neither does tufup). */
+export type RoleName = 'root' | 'targets' | 'snapshot' | 'timestamp';
+export const ROLE_NAMES: readonly RoleName[] = ['root', 'targets', 'snapshot', 'timestamp'];
+/** The spec version tufup writes; python-tuf and tuf-js accept any 1.x. */
+export const SPEC_VERSION = '1.0.31';
+
+export type AnyMetadata = Metadata<Root> | Metadata<Targets> | Metadata<Snapshot> | Metadata<Timestamp>;
+export interface MetadataByRole {
+  root: Metadata<Root>;
+  targets: Metadata<Targets>;
+  snapshot: Metadata<Snapshot>;
+  timestamp: Metadata<Timestamp>;
+}
+
+const KIND: Record<RoleName, MetadataKind> = {
+  root: MetadataKind.Root,
+  targets: MetadataKind.Targets,
+  snapshot: MetadataKind.Snapshot,
+  timestamp: MetadataKind.Timestamp,
+};
+
+export function isRoleName(value: string): value is RoleName {
+  return (ROLE_NAMES as readonly string[]).includes(value);
+}
+
+/**
+ * Parses metadata of a given role from its JSON, validating its shape with @tufjs/models and its expiry
+ * strictly (the models accept an unparseable date as "never expires").
+ */
+export function parseMetadata<R extends RoleName>(role: R, json: unknown, source: string): MetadataByRole[R] {
+  let md: AnyMetadata;
+  try {
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new TypeError('not a JSON object');
+    // biome-ignore lint/suspicious/noExplicitAny: the overloads of fromJSON are keyed by a literal kind
+    md = Metadata.fromJSON(KIND[role] as any, json as any) as AnyMetadata;
+  } catch (err) {
+    throw new NotsotufError('METADATA_INVALID', `${source} is not valid ${role} metadata.`, {
+      path: source,
+      cause: err,
+      hint: 'Metadata files must not be edited by hand. Restore it from a backup or from the published copy.',
+      details: { role },
+    });
+  }
+  parseExpiry(md.signed.expires, role);
+  return md as MetadataByRole[R];
+}
+
+/** Parses metadata from file bytes. */
+export function parseMetadataBytes<R extends RoleName>(
+  role: R,
+  bytes: Uint8Array,
+  source: string,
+): MetadataByRole[R] {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new NotsotufError('METADATA_INVALID', `${source} is not valid JSON.`, {
+      path: source,
+      cause: err,
+      hint: 'Metadata files must not be edited by hand. Restore it from a backup or from the published copy.',
+      details: { role },
+    });
+  }
+  return parseMetadata(role, json, source);
+}
+
+/** Sorts object keys recursively so files are stable and diff-friendly, as python-tuf writes them. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+/** The file bytes of metadata: sorted keys, indent 1, no trailing newline (python-tuf's and tufup's form). */
+export function serializeMetadata(md: AnyMetadata): Buffer {
+  return Buffer.from(JSON.stringify(sortKeys(md.toJSON()), null, 1), 'utf8');
+}
+
+/** The bytes that signatures cover: canonical JSON of `signed`. */
+export function signedBytes(md: AnyMetadata): Buffer {
+  return Buffer.from(canonicalize(md.signed.toJSON()));
+}
+
+/** sha256 hex of some bytes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Adds (or replaces) signatures by each signer. Signatures by other keys stay, so several parties can sign
+ * the same metadata in turn.
+ */
+export async function signMetadata(md: AnyMetadata, signers: readonly Signer[]): Promise<void> {
+  const bytes = signedBytes(md);
+  for (const signer of signers) {
+    const sig = await signer.sign(bytes);
+    md.signatures[signer.keyid] = new Signature({ keyID: signer.keyid, sig });
+  }
+}
+
+/** Removes every signature: needed whenever `signed` changes. */
+export function clearSignatures(md: AnyMetadata): void {
+  for (const keyid of Object.keys(md.signatures)) delete md.signatures[keyid];
+}
+
+export interface SignatureCount {
+  readonly role: RoleName;
+  readonly threshold: number;
+  /** Keyids of the role whose signature on `md` verifies. */
+  readonly valid: readonly string[];
+  /** Keyids authorised for the role. */
+  readonly authorised: readonly string[];
+}
+
+/** Counts valid signatures of `role`'s keys (as listed in `root`) on `md`, verifying each with @tufjs/models. */
+export function countSignatures(root: Root, role: RoleName, md: AnyMetadata): SignatureCount {
+  const roleDef = root.roles[role];
+  if (!roleDef) {
+    throw new NotsotufError('METADATA_INVALID', `root.json defines no ${role} role.`, { details: { role } });
+  }
+  const valid: string[] = [];
+  for (const keyid of new Set(roleDef.keyIDs)) {
+    const key = root.keys[keyid];
+    if (!key || !md.signatures[keyid]) continue;
+    try {
+      key.verifySignature(md);
+      valid.push(keyid);
+    } catch {
+      // an invalid or foreign signature simply does not count
+    }
+  }
+  return { role, threshold: roleDef.threshold, valid, authorised: [...roleDef.keyIDs] };
+}
+
+/** True when `md` carries at least `threshold` valid signatures of `role` according to `root`. */
+export function meetsThreshold(root: Root, role: RoleName, md: AnyMetadata): boolean {
+  const count = countSignatures(root, role, md);
+  return count.valid.length >= count.threshold;
+}
+
+/** Deep copy through JSON, so a change to the copy never alters the loaded original. */
+export function cloneMetadata<R extends RoleName>(role: R, md: MetadataByRole[R]): MetadataByRole[R] {
+  return parseMetadata(role, md.toJSON(), `${role} (copy)`);
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { NotsotufError } from '../core/errors.js';
+
+/** A temp path beside `target`, so the final rename stays on one file system (and so is atomic). */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes `data` to `target` atomically: a temp file beside it, fsync, then rename over the target.
+ * A reader sees either the old file or the whole new one, never a torn write.
+ */
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
+  const tmp = tempPathFor(target);
+  try {
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new NotsotufError('IO_ERROR', `Could not write ${target}.`, {
+      path: target,
+      cause: err,
+      hint: 'Check that the directory exists, is writable and that the disk is not full.',
+    });
+  }
+}
+
+/**
+ * Moves a file. A rename when both paths share a file system; otherwise copy beside the target, then rename
+ * (so the target still appears atomically) and remove the source.
+ */
+export async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const tmp = tempPathFor(to);
+    try {
+      await copyFile(from, tmp);
+      await rename(tmp, to);
+    } catch (copyErr) {
+      await rm(tmp, { force: true });
+      throw copyErr;
+    }
+    await rm(from, { force: true });
+  }
+}

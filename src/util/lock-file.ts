@@ -1,0 +1,68 @@
+import { open, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { NotsotufError } from '../core/errors.js';
+
+/** How long a lock may be held before another process may take it over (a crashed holder never releases). */
+export const DEFAULT_LOCK_STALE_MS = 10 * 60 * 1000;
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  created: number;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes an exclusive lock file (created with O_EXCL, so two processes cannot both win) and returns its release
+ * function. A lock left by a dead process on this host, or older than `staleMs`, is taken over.
+ */
+export async function acquireLock(
+  path: string,
+  what: string,
+  staleMs = DEFAULT_LOCK_STALE_MS,
+): Promise<() => Promise<void>> {
+  const info: LockInfo = { pid: process.pid, host: hostname(), created: Date.now() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(path, 'wx', 0o644);
+      await fh.writeFile(JSON.stringify(info));
+      await fh.close();
+      return async () => {
+        await rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new NotsotufError('IO_ERROR', `Could not create the lock file ${path}.`, { path, cause: err });
+      }
+      const holder = await readFile(path, 'utf8')
+        .then((t) => JSON.parse(t) as LockInfo)
+        .catch(() => undefined);
+      const stale =
+        !holder ||
+        Date.now() - holder.created > staleMs ||
+        (holder.host === info.host && !processAlive(holder.pid));
+      if (attempt === 0 && stale) {
+        await rm(path, { force: true });
+        continue;
+      }
+      throw new NotsotufError(
+        'REPO_LOCKED',
+        `${what} is locked by another notsotuf process${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}.`,
+        {
+          path,
+          hint: `Wait for the other command to finish. If no other command runs, delete ${path}.`,
+          details: holder ? { pid: holder.pid, host: holder.host } : {},
+        },
+      );
+    }
+  }
+  throw new NotsotufError('REPO_LOCKED', `${what} is locked.`, { path });
+}
