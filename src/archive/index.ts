@@ -21,3 +21,4 @@ export {
   type UstarFields,
 } from './tar-format.js';
 export { type ArchiveProgress, type TarChunksOptions, tarChunks } from './tar-stream.js';
+export { gunzipToFile } from './gunzip-file.js';

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintain.js';
+import { registerPatch } from './commands/patch.js';
 import { registerRelease } from './commands/release.js';
 import { collect } from './context.js';
 
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerRelease(program);
   registerMaintenance(program);
+  registerPatch(program);
   return program;
 }

@@ -84,5 +84,6 @@ export class ProgressBar {
 
   done(): void {
     if (this.enabled && this.lastDraw > 0) process.stderr.write('\n');
+    this.lastDraw = 0;
   }
 }

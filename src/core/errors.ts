@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'BUNDLE_UNSAFE_LINK'
   | 'BUNDLE_SPECIAL_FILE'
   | 'VERIFY_FAILED'
+  | 'TARGET_FILE_MISSING'
+  | 'TARGET_FILE_MISMATCH'
+  // patches
+  | 'PATCH_INVALID'
+  | 'PATCH_CODEC_UNKNOWN'
+  | 'PATCH_RESULT_MISMATCH'
   // environment
   | 'IO_ERROR'
   | 'ABORTED';

@@ -45,6 +45,10 @@ export function registerRelease(program: Command): void {
     .option('--platform <os-arch>', 'publish for one platform, as <app>-<os>-<arch> (e.g. linux-x64)')
     .option('--skip-patch', 'do not make a patch from the previous release', false)
     .option(
+      '--patch-codec <name>',
+      'patch codec (default: notsotuf, or bsdiff4 for tufup-style repositories)',
+    )
+    .option(
       '--stage',
       'save the change for more signatures when the keys here do not meet a threshold',
       false,
@@ -52,7 +56,7 @@ export function registerRelease(program: Command): void {
     .action(async (bundleDir: string, opts, command: Command) => {
       const out = outputOf(command);
       const repo = await openRepository(command);
-      const bar = new ProgressBar('archiving', out);
+      const bars = { archive: new ProgressBar('archiving', out), patch: new ProgressBar('diffing  ', out) };
       const { release: added, result } = await repo.addRelease({
         bundleDir,
         version: opts.version,
@@ -60,12 +64,23 @@ export function registerRelease(program: Command): void {
         userMeta: await userMeta(opts),
         ...(opts.platform ? { platform: opts.platform } : {}),
         stage: opts.stage,
-        onProgress: (p) => bar.update(p.bytes, p.totalBytes),
+        ...(opts.patchCodec ? { patchCodec: opts.patchCodec } : {}),
+        skipPatch: opts.skipPatch,
+        onProgress: (p) => {
+          if (p.phase === 'patch') bars.archive.done();
+          bars[p.phase].update(p.done, p.total);
+        },
       });
-      bar.done();
+      bars.archive.done();
+      bars.patch.done();
       printResult(out, { ok: true, release: added, result }, () =>
         [
           `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
+          ...(added.patch
+            ? [
+                `patch from ${added.patch.from}: ${added.patch.name} (${formatBytes(added.patch.length)}, ${added.patch.codec})`,
+              ]
+            : []),
           describePublish(result),
         ].join('\n'),
       );

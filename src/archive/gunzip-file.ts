@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { NotsotufError } from '../core/errors.js';
+
+/**
+ * Decompresses a `.tar.gz` to a plain tar file, hashing the output as it passes. Stops with TARGET_FILE_MISMATCH
+ * once the output exceeds `maxSize` (a gzip bomb never fills the disk).
+ */
+export async function gunzipToFile(
+  src: string,
+  dst: string,
+  options: { maxSize?: number; signal?: AbortSignal } = {},
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const max = options.maxSize ?? Number.MAX_SAFE_INTEGER;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > max) {
+        done(
+          new NotsotufError('TARGET_FILE_MISMATCH', `${src} decompresses to more than ${max} bytes.`, {
+            path: src,
+            hint: 'The archive does not match its metadata; restore it from the published copy.',
+          }),
+        );
+        return;
+      }
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(
+      createReadStream(src),
+      createGunzip(),
+      meter,
+      createWriteStream(dst, { flags: 'wx' }),
+      ...(options.signal ? [{ signal: options.signal }] : []),
+    );
+  } catch (err) {
+    await rm(dst, { force: true });
+    if (err instanceof NotsotufError) throw err;
+    if ((err as Error).name === 'AbortError') {
+      throw new NotsotufError('ABORTED', 'Decompression was aborted.', { cause: err });
+    }
+    throw new NotsotufError('TARGET_FILE_MISMATCH', `${src} is not a valid gzip file.`, {
+      path: src,
+      cause: err,
+      hint: 'The archive is damaged; restore it from the published copy.',
+    });
+  }
+  return { size, sha256: hash.digest('hex') };
+}

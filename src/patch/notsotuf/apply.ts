@@ -1,0 +1,174 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { createBrotliDecompress } from 'node:zlib';
+import { NotsotufError } from '../../core/errors.js';
+import type { ApplyPatchOptions } from '../codec.js';
+import { ByteReader } from './byte-reader.js';
+import {
+  decodeHeader,
+  HEADER_SIZE,
+  invalidPatch,
+  OP_ADD,
+  OP_COPY,
+  OP_INSERT,
+  type PatchHeader,
+  unzigzag,
+} from './format.js';
+
+/** Size of the pieces old bytes are read and output is written in: memory stays bounded for any file size. */
+const PIECE = 1 << 20;
+
+/** Decompresses one brotli stream from a byte range of the patch file, chunk by chunk. */
+async function* brotliRange(path: string, start: number, length: number): AsyncGenerator<Buffer> {
+  if (length === 0) throw invalidPatch('an empty compressed stream');
+  const source = createReadStream(path, { start, end: start + length - 1 });
+  const decoder = createBrotliDecompress();
+  source.on('error', (err) => decoder.destroy(err));
+  source.pipe(decoder);
+  try {
+    for await (const chunk of decoder) yield chunk as Buffer;
+  } catch (err) {
+    throw invalidPatch('a compressed stream is corrupt or truncated', err);
+  } finally {
+    source.destroy();
+    decoder.destroy();
+  }
+}
+
+/** Collects output into pieces and writes them with backpressure. */
+class PieceWriter {
+  private buf = Buffer.allocUnsafe(PIECE);
+  private used = 0;
+  constructor(private readonly out: WriteStream) {}
+
+  async push(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const n = Math.min(bytes.length - offset, PIECE - this.used);
+      this.buf.set(bytes.subarray(offset, offset + n), this.used);
+      this.used += n;
+      offset += n;
+      if (this.used === PIECE) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const piece = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(PIECE);
+    this.used = 0;
+    if (!this.out.write(piece)) await once(this.out, 'drain');
+  }
+}
+
+async function readOld(fh: FileHandle, into: Buffer, position: number, length: number): Promise<Buffer> {
+  const { bytesRead } = await fh.read(into, 0, length, position);
+  if (bytesRead !== length) throw invalidPatch('the base file changed while the patch was applied');
+  return into.subarray(0, length);
+}
+
+/**
+ * Applies a notsotuf patch, streaming: the ops, diff and extra streams are decompressed as they are needed, old
+ * bytes are read at their offsets, and output goes out in 1 MiB pieces. Every instruction is checked against the
+ * header's sizes before it runs, so a hostile patch can neither read outside the base file, nor write past the
+ * declared size, nor make us allocate by a length it chose.
+ */
+export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ size: number }> {
+  const { patchPath, oldPath, outPath, signal } = options;
+  const patchFh = await open(patchPath, 'r');
+  let header: PatchHeader;
+  try {
+    const size = (await patchFh.stat()).size;
+    const head = Buffer.alloc(HEADER_SIZE);
+    const { bytesRead } = await patchFh.read(head, 0, HEADER_SIZE, 0);
+    header = decodeHeader(head.subarray(0, bytesRead), size);
+  } finally {
+    await patchFh.close();
+  }
+  if (options.expectedSize !== undefined && header.newSize !== options.expectedSize) {
+    throw invalidPatch(`it produces ${header.newSize} bytes, the metadata expects ${options.expectedSize}`);
+  }
+  const oldFh = await open(oldPath, 'r');
+  const out = createWriteStream(outPath, { flags: 'wx' });
+  const finished = once(out, 'close');
+  let ok = false;
+  const readers: ByteReader[] = [];
+  try {
+    if ((await oldFh.stat()).size !== header.oldSize) {
+      throw invalidPatch(`it was made for a base of ${header.oldSize} bytes, not this file`);
+    }
+    const opsStart = HEADER_SIZE;
+    const diffStart = opsStart + header.opsLength;
+    const extraStart = diffStart + header.diffLength;
+    const ops = new ByteReader(brotliRange(patchPath, opsStart, header.opsLength), 'ops');
+    const diff = new ByteReader(brotliRange(patchPath, diffStart, header.diffLength), 'diff');
+    const extra = new ByteReader(brotliRange(patchPath, extraStart, header.extraLength), 'extra');
+    readers.push(ops, diff, extra);
+    const writer = new PieceWriter(out);
+    const oldBuf = Buffer.allocUnsafe(PIECE);
+    let outPos = 0;
+    let oldPos = 0;
+    let lastReport = 0;
+    while (outPos < header.newSize) {
+      if (signal?.aborted)
+        throw new NotsotufError('ABORTED', 'Applying the patch was aborted.', { cause: signal.reason });
+      const kind = await ops.byte();
+      if (kind === OP_COPY || kind === OP_ADD) {
+        const start = oldPos + unzigzag(await ops.varint());
+        const length = await ops.varint();
+        if (
+          length === 0 ||
+          start < 0 ||
+          start + length > header.oldSize ||
+          outPos + length > header.newSize
+        ) {
+          throw invalidPatch('an instruction reaches outside the base or the result');
+        }
+        for (let done = 0; done < length; ) {
+          const piece = await readOld(oldFh, oldBuf, start + done, Math.min(PIECE, length - done));
+          if (kind === OP_ADD) {
+            for (let i = 0; i < piece.length; ) {
+              const d = await diff.take(piece.length - i);
+              for (let j = 0; j < d.length; j++) piece[i + j] = (piece[i + j]! + d[j]!) & 0xff;
+              i += d.length;
+            }
+          }
+          await writer.push(piece);
+          done += piece.length;
+        }
+        oldPos = start + length;
+        outPos += length;
+      } else if (kind === OP_INSERT) {
+        const length = await ops.varint();
+        if (length === 0 || outPos + length > header.newSize)
+          throw invalidPatch('an insert reaches past the result');
+        for (let done = 0; done < length; ) {
+          const bytes = await extra.take(length - done);
+          await writer.push(bytes);
+          done += bytes.length;
+        }
+        outPos += length;
+      } else {
+        throw invalidPatch(`unknown instruction ${kind}`);
+      }
+      if (options.onProgress && outPos - lastReport >= 4 * PIECE) {
+        lastReport = outPos;
+        options.onProgress({ done: outPos, total: header.newSize });
+      }
+    }
+    if (!(await ops.atEnd()) || !(await diff.atEnd()) || !(await extra.atEnd())) {
+      throw invalidPatch('data left over after the result was complete');
+    }
+    await writer.flush();
+    options.onProgress?.({ done: outPos, total: header.newSize });
+    ok = true;
+    return { size: outPos };
+  } finally {
+    for (const reader of readers) await reader.close().catch(() => undefined);
+    await oldFh.close();
+    out.end();
+    await finished;
+    if (!ok) await rm(outPath, { force: true });
+  }
+}

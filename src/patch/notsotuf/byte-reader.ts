@@ -1,0 +1,72 @@
+import { invalidPatch } from './format.js';
+
+/**
+ * Pulls bytes from an async chunk source (a decompressing stream) on demand, so a patch is applied with a
+ * bounded amount of it in memory. Every read checks that the source has the bytes; running dry is PATCH_INVALID.
+ */
+export class ByteReader {
+  private readonly source: AsyncIterator<Buffer>;
+  private chunk: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private ended = false;
+
+  constructor(
+    source: AsyncIterable<Buffer>,
+    private readonly name: string,
+  ) {
+    this.source = source[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    while (this.pos >= this.chunk.length) {
+      if (this.ended) return false;
+      const next = await this.source.next();
+      if (next.done) {
+        this.ended = true;
+        return false;
+      }
+      this.chunk = next.value;
+      this.pos = 0;
+    }
+    return true;
+  }
+
+  async byte(): Promise<number> {
+    if (!(await this.fill())) throw invalidPatch(`the ${this.name} stream ends early`);
+    return this.chunk[this.pos++]!;
+  }
+
+  /** An unsigned LEB128 varint, at most 2^53 - 1 (7 groups of 7 bits, then at most 4 more bits). */
+  async varint(): Promise<number> {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = await this.byte();
+      value += (b & 0x7f) * scale;
+      if (value > Number.MAX_SAFE_INTEGER) break;
+      if ((b & 0x80) === 0) return value;
+      scale *= 0x80;
+    }
+    throw invalidPatch(`a number in the ${this.name} stream is too large`);
+  }
+
+  /** Up to `max` bytes (at least one) as a view into the current chunk; the caller copies it before reading more. */
+  async take(max: number): Promise<Buffer> {
+    if (!(await this.fill())) throw invalidPatch(`the ${this.name} stream ends early`);
+    const n = Math.min(max, this.chunk.length - this.pos);
+    const out = this.chunk.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Stops the source early (closes its file and decoder) when the patch is abandoned. */
+  async close(): Promise<void> {
+    this.ended = true;
+    await this.source.return?.();
+  }
+
+  /** True when the source has no bytes left (a finished stream must be fully consumed, nothing trailing). */
+  async atEnd(): Promise<boolean> {
+    return !(await this.fill());
+  }
+}

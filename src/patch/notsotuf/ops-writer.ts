@@ -1,0 +1,135 @@
+import { OP_ADD, OP_COPY, OP_INSERT, pushVarint, zigzag } from './format.js';
+
+/** Zero diff bytes in a row from which an ADD is split and the run becomes a COPY (cheaper to apply, smaller). */
+const ZERO_RUN_FOR_COPY = 24;
+
+/** A growable byte buffer. */
+class Bytes {
+  private buf = new Uint8Array(1 << 16);
+  length = 0;
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  push(bytes: ArrayLike<number>): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/**
+ * Builds the three streams of a notsotuf patch from matches: old ranges copied exactly, old ranges plus small
+ * byte differences (bsdiff's "diff" bytes), and new bytes. Adjacent copies are merged and long runs of equal
+ * bytes inside an ADD become copies, so the diff stream holds only real differences.
+ */
+export class OpsWriter {
+  readonly ops = new Bytes();
+  readonly diff = new Bytes();
+  readonly extra = new Bytes();
+  private oldPos = 0;
+  private pendingCopy: { start: number; length: number } | undefined;
+  private pendingInsert: Uint8Array[] = [];
+  private pendingInsertLength = 0;
+  written = 0;
+
+  private flushCopy(): void {
+    if (!this.pendingCopy) return;
+    const { start, length } = this.pendingCopy;
+    const op: number[] = [OP_COPY];
+    pushVarint(op, zigzag(start - this.oldPos));
+    pushVarint(op, length);
+    this.ops.push(op);
+    this.oldPos = start + length;
+    this.pendingCopy = undefined;
+  }
+
+  private flushInsert(): void {
+    if (this.pendingInsertLength === 0) return;
+    const op: number[] = [OP_INSERT];
+    pushVarint(op, this.pendingInsertLength);
+    this.ops.push(op);
+    for (const part of this.pendingInsert) this.extra.push(part);
+    this.pendingInsert = [];
+    this.pendingInsertLength = 0;
+  }
+
+  /** Output `length` bytes equal to old[start…]. */
+  copy(start: number, length: number): void {
+    if (length <= 0) return;
+    this.flushInsert();
+    const p = this.pendingCopy;
+    if (p && p.start + p.length === start) p.length += length;
+    else {
+      this.flushCopy();
+      this.pendingCopy = { start, length };
+    }
+    this.written += length;
+  }
+
+  /** Output `bytes` literally. */
+  insert(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.flushCopy();
+    this.pendingInsert.push(bytes);
+    this.pendingInsertLength += bytes.length;
+    this.written += bytes.length;
+  }
+
+  /** Output `neu`, expressed against old[start…] of the same length: copies where equal, diff bytes elsewhere. */
+  approximate(old: Uint8Array, start: number, neu: Uint8Array): void {
+    const n = neu.length;
+    let i = 0;
+    while (i < n) {
+      // Find the next run of equal bytes long enough to be a copy.
+      let runStart = i;
+      let runLength = 0;
+      let j = i;
+      while (j < n) {
+        if (old[start + j] === neu[j]) {
+          if (runLength === 0) runStart = j;
+          runLength++;
+          if (runLength >= ZERO_RUN_FOR_COPY) break;
+        } else runLength = 0;
+        j++;
+      }
+      const addEnd = runLength >= ZERO_RUN_FOR_COPY ? runStart : n;
+      if (addEnd > i) this.add(old, start + i, neu.subarray(i, addEnd));
+      if (addEnd === n) break;
+      let k = runStart;
+      while (k < n && old[start + k] === neu[k]) k++;
+      this.copy(start + runStart, k - runStart);
+      i = k;
+    }
+  }
+
+  private add(old: Uint8Array, start: number, neu: Uint8Array): void {
+    this.flushInsert();
+    this.flushCopy();
+    const op: number[] = [OP_ADD];
+    pushVarint(op, zigzag(start - this.oldPos));
+    pushVarint(op, neu.length);
+    this.ops.push(op);
+    const d = new Uint8Array(neu.length);
+    for (let k = 0; k < neu.length; k++) d[k] = (neu[k]! - old[start + k]!) & 0xff;
+    this.diff.push(d);
+    this.oldPos = start + neu.length;
+    this.written += neu.length;
+  }
+
+  /** Flushes pending instructions; call once at the end. */
+  finish(): void {
+    this.flushCopy();
+    this.flushInsert();
+  }
+}

@@ -1,0 +1,75 @@
+/** One member of a tar: where its header bytes start and where its content lies. */
+export interface TarMember {
+  readonly path: string;
+  /** Offset of the first header block of this member (PAX/GNU extension headers included). */
+  readonly headerStart: number;
+  readonly dataStart: number;
+  readonly dataSize: number;
+}
+
+const BLOCK = 512;
+
+function field(buf: Uint8Array, offset: number, length: number): string {
+  let end = offset;
+  while (end < offset + length && buf[end] !== 0) end++;
+  return Buffer.from(buf.subarray(offset, end)).toString('utf8');
+}
+
+function octal(buf: Uint8Array, offset: number, length: number): number | undefined {
+  // GNU base-256 for sizes over 8 GiB: high bit of the first byte set.
+  if ((buf[offset]! & 0x80) !== 0) {
+    let n = buf[offset]! & 0x7f;
+    for (let i = 1; i < length; i++) n = n * 256 + buf[offset + i]!;
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  const text = field(buf, offset, length).trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) return undefined;
+  return Number.parseInt(text, 8);
+}
+
+function paxPath(records: string): string | undefined {
+  let path: string | undefined;
+  for (const line of records.split('\n')) {
+    const m = /^\d+ path=(.*)$/s.exec(line);
+    if (m) path = m[1];
+  }
+  return path;
+}
+
+/**
+ * Lists the members of an uncompressed tar (ustar, PAX and GNU long names), only as far as a patch needs: paths
+ * and byte ranges. Returns undefined for anything that is not a well-formed tar; the caller then diffs the file
+ * as a whole, so this parser never has to be trusted for correctness, only for good matches.
+ */
+export function indexTar(buf: Uint8Array): TarMember[] | undefined {
+  const members: TarMember[] = [];
+  let pos = 0;
+  let pendingPath: string | undefined;
+  let headerStart = 0;
+  while (pos + BLOCK <= buf.length) {
+    const block = buf.subarray(pos, pos + BLOCK);
+    if (block.every((b) => b === 0)) return members;
+    const size = octal(block, 124, 12);
+    if (size === undefined) return undefined;
+    const type = String.fromCharCode(block[156] ?? 0);
+    const dataStart = pos + BLOCK;
+    const next = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (next > buf.length) return undefined;
+    if (type === 'x' || type === 'L') {
+      const text = Buffer.from(buf.subarray(dataStart, dataStart + size)).toString('utf8');
+      pendingPath = type === 'x' ? (paxPath(text) ?? pendingPath) : text.replace(/\0+$/, '');
+    } else if (type === 'g') {
+      // a global header describes no member
+    } else {
+      const prefix = field(block, 345, 155);
+      const name = field(block, 0, 100);
+      const path = pendingPath ?? (prefix ? `${prefix}/${name}` : name);
+      members.push({ path, headerStart, dataStart, dataSize: size });
+      pendingPath = undefined;
+      headerStart = next;
+    }
+    pos = next;
+  }
+  return undefined;
+}
