@@ -5,6 +5,7 @@
 export { DEFAULT_ARCHIVE_MTIME, resolveArchiveMtime } from './archive-mtime.js';
 export { type BundleEntry, type ScanOptions, scanBundle } from './bundle-scan.js';
 export { type ArchiveResult, type CreateArchiveOptions, createArchive } from './create-archive.js';
+export { gunzipToFile } from './gunzip-file.js';
 export { GZIP_HEADER, GZIP_LEVEL } from './gzip-frame.js';
 export { checkLinkTargets, linkProblem } from './link-safety.js';
 export {
@@ -21,4 +22,3 @@ export {
   type UstarFields,
 } from './tar-format.js';
 export { type ArchiveProgress, type TarChunksOptions, tarChunks } from './tar-stream.js';
-export { gunzipToFile } from './gunzip-file.js';

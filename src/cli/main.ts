@@ -12,7 +12,6 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const program = buildProgram();
-  program.exitOverride();
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   try {

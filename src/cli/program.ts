@@ -31,7 +31,10 @@ export function buildProgram(): Command {
     )
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--debug', 'print stack traces of errors')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Set before the subcommands exist: commander copies it into each one, so their usage errors reach main()
+    // (exit 64) instead of exiting the process themselves.
+    .exitOverride();
   registerInit(program);
   registerKeys(program);
   registerRelease(program);

@@ -52,10 +52,12 @@ export class Changeset {
 
   async commit(): Promise<{ removeFailures: string[] }> {
     const undo: Undo[] = [];
+    const createdDirs: string[] = [];
     try {
       for (const step of this.steps) {
         const previous = await readFile(step.path).catch(() => undefined);
-        await mkdir(dirname(step.path), { recursive: true });
+        const made = await mkdir(dirname(step.path), { recursive: true });
+        if (made) createdDirs.push(made);
         if (step.kind === 'write') await writeFileAtomic(step.path, step.data, step.mode);
         else await moveFile(step.from, step.path);
         undo.push({ path: step.path, previous, ...(step.kind === 'move' ? { movedFrom: step.from } : {}) });
@@ -67,6 +69,8 @@ export class Changeset {
         if (previous === undefined) await rm(path, { force: true }).catch(() => undefined);
         else await writeFileAtomic(path, previous).catch(() => undefined);
       }
+      for (const made of createdDirs.reverse())
+        await rm(made, { recursive: true, force: true }).catch(() => undefined);
       if (err instanceof NotsotufError) throw err;
       throw new NotsotufError('IO_ERROR', 'Writing the repository failed; it was left as it was.', {
         cause: err,

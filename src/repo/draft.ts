@@ -51,7 +51,11 @@ export function nextVersion<T extends Root | Targets>(
   now: Date,
   edit?: (signed: Record<string, unknown>) => void,
 ): Metadata<T> {
-  const json = current.toJSON() as { signed: Record<string, unknown>; signatures: unknown[] };
+  // A deep copy: @tufjs/models' toJSON shares arrays (role keyids) with the loaded object, which must stay as is.
+  const json = JSON.parse(JSON.stringify(current.toJSON())) as {
+    signed: Record<string, unknown>;
+    signatures: unknown[];
+  };
   json.signed['version'] = current.signed.version + 1;
   json.signed['expires'] = expiryInDays(days, now);
   json.signatures = [];

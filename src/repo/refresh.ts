@@ -5,11 +5,22 @@ import { type Draft, nextTargets, nextVersion } from './draft.js';
 import type { PublishContext } from './publish.js';
 import type { RepoState } from './state.js';
 
-/** Roles whose metadata expires within `withinDays` of `now` (already expired ones included). */
-export function rolesExpiringWithin(state: RepoState, withinDays: number, now: Date): RoleName[] {
-  return ROLE_NAMES.filter(
-    (role) => daysUntil(parseExpiry(state[role].signed.expires, role), now) < withinDays,
-  );
+/**
+ * Roles whose metadata expires within `withinDays` of `now` (already expired ones included). Without a window,
+ * a role is due once less than half of its configured lifetime is left — so a fresh repository has nothing due,
+ * and a cron job that runs more often than half the shortest lifetime (12 hours for tufup's 1-day timestamp)
+ * never lets anything expire.
+ */
+export function rolesExpiringWithin(
+  state: RepoState,
+  withinDays: number | undefined,
+  now: Date,
+  lifetimeDays: Readonly<Record<RoleName, number>>,
+): RoleName[] {
+  return ROLE_NAMES.filter((role) => {
+    const left = daysUntil(parseExpiry(state[role].signed.expires, role), now);
+    return left < (withinDays ?? lifetimeDays[role] / 2);
+  });
 }
 
 async function canSign(keystore: Keystore, keyids: readonly string[], threshold: number): Promise<boolean> {
@@ -33,15 +44,15 @@ export interface RefreshPlan {
  */
 export async function planRefresh(
   ctx: PublishContext,
-  withinDays: number,
+  withinDays: number | undefined,
   options: { onlineOnly?: boolean } = {},
 ): Promise<RefreshPlan> {
   const { state, keystore, now } = ctx;
   const days = ctx.config.config.expiration_days;
-  const expiring = rolesExpiringWithin(state, withinDays, now);
+  const expiring = rolesExpiringWithin(state, withinDays, now, days);
   const skipped: RefreshPlan['skipped'] = [];
   const draft: Draft = {
-    description: `refresh within ${withinDays} days`,
+    description: withinDays === undefined ? 'refresh' : `refresh within ${withinDays} days`,
     newTargetFiles: [],
     removedTargets: [],
   };

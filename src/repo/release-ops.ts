@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metadata, Targets } from '@tufjs/models';
 import { TargetFile } from '@tufjs/models';
@@ -99,7 +99,8 @@ export async function draftAddRelease(
     required: options.required ?? false,
   });
   const targetsDir = ctx.state.layout.targetsDir;
-  await mkdir(targetsDir, { recursive: true });
+  // A targets/ directory made here goes again if the release fails: a failed command leaves no trace.
+  const createdDir = await mkdir(targetsDir, { recursive: true });
   const tempPath = tempPathFor(join(targetsDir, name));
   try {
     const archive = await createArchive({
@@ -163,6 +164,7 @@ export async function draftAddRelease(
     };
   } catch (err) {
     await rm(tempPath, { force: true });
+    if (createdDir) await rmdir(createdDir).catch(() => undefined);
     throw err;
   }
 }

@@ -73,13 +73,13 @@ interface InternalChangeOptions extends ChangeOptions {
  * ```
  */
 export class Repository {
-  readonly loaded: LoadedConfig;
+  private current: LoadedConfig;
   readonly repoDir: string;
   readonly keystore: Keystore;
   readonly now: () => Date;
 
   protected constructor(loaded: LoadedConfig, options: RepositoryOptions) {
-    this.loaded = loaded;
+    this.current = loaded;
     this.repoDir = configRelative(loaded, loaded.config.repo_dir);
     const dirs = options.keysDirs?.length
       ? options.keysDirs.map((d) => resolve(options.cwd ?? process.cwd(), d))
@@ -92,6 +92,11 @@ export class Repository {
   static async open(options: RepositoryOptions = {}): Promise<Repository> {
     const loaded = await loadConfig(options.configPath, options.cwd);
     return new Repository(loaded, options);
+  }
+
+  /** The config as last read (it is read again inside every change, so other processes' edits count). */
+  get loaded(): LoadedConfig {
+    return this.current;
   }
 
   get appName(): string {
@@ -129,6 +134,8 @@ export class Repository {
     await mkdir(this.repoDir, { recursive: true });
     const release = await acquireLock(join(this.repoDir, '.notsotuf.lock'), `The repository ${this.repoDir}`);
     try {
+      // Re-read under the lock: an earlier change (by this object or another process) may have rewritten it.
+      this.current = await loadConfig(this.current.path);
       return await fn();
     } finally {
       await release();
@@ -249,10 +256,39 @@ export class Repository {
     });
   }
 
-  /** Adds an existing key to a role (a new root version). Throws KEY_NOT_FOUND, THRESHOLD_NOT_MET. */
-  async addKey(role: RoleName, name: string, options: ChangeOptions = {}): Promise<PublishResult> {
-    const key = await this.keystore.get(name);
-    return (await this.change(async (ctx) => draftAddKey(ctx, role, key), options))!;
+  /**
+   * Adds a key to a role (a new root version); with `create`, a key that does not exist yet is made first.
+   * Throws KEY_NOT_FOUND, THRESHOLD_NOT_MET.
+   */
+  async addKey(
+    role: RoleName,
+    name: string,
+    options: ChangeOptions & { create?: boolean; encrypted?: boolean; scryptN?: number } = {},
+  ): Promise<PublishResult> {
+    const run = async (key: KeyEntry) =>
+      (await this.change(async (ctx) => draftAddKey(ctx, role, key), options))!;
+    if (options.create) return this.withKey(name, options, run);
+    return run(await this.keystore.get(name));
+  }
+
+  /**
+   * Runs `fn` with the key `name`, creating it first when missing; a key created here is deleted again when `fn`
+   * fails, so a retry starts clean (e.g. after a wrong passphrase for another key).
+   */
+  private async withKey<T>(
+    name: string,
+    options: { encrypted?: boolean; scryptN?: number },
+    fn: (key: KeyEntry) => Promise<T>,
+  ): Promise<T> {
+    const existing = (await this.keystore.list()).find((k) => k.name === name);
+    if (existing) return fn(existing);
+    const created = await this.createKey(name, options);
+    try {
+      return await fn(created);
+    } catch (err) {
+      await this.keystore.delete(name);
+      throw err;
+    }
   }
 
   /**
@@ -265,10 +301,11 @@ export class Repository {
     options: ChangeOptions & { scryptN?: number } = {},
   ): Promise<PublishResult> {
     const oldKey = await this.keystore.get(oldName);
-    const newKey =
-      (await this.keystore.list()).find((k) => k.name === newName) ??
-      (await this.createKey(newName, options));
-    return (await this.change(async (ctx) => draftReplaceKey(ctx, oldKey, newKey), options))!;
+    return this.withKey(
+      newName,
+      options,
+      async (newKey) => (await this.change(async (ctx) => draftReplaceKey(ctx, oldKey, newKey), options))!,
+    );
   }
 
   /** Removes a key from a role. Throws KEY_NOT_IN_ROLE, THRESHOLD_INVALID. */
@@ -283,10 +320,11 @@ export class Repository {
   }
 
   /**
-   * Re-signs the roles that expire within `withinDays`, as far as the keys here allow (for cron jobs).
-   * Snapshot and timestamp only are refreshed while a change is staged.
+   * Re-signs the roles that expire within `withinDays` (default: those with less than half of their lifetime
+   * left), as far as the keys here allow — for cron jobs. Only snapshot and timestamp are refreshed while a change
+   * is staged.
    */
-  async refresh(withinDays = 1): Promise<RefreshPlan & { result: PublishResult | undefined }> {
+  async refresh(withinDays?: number): Promise<RefreshPlan & { result: PublishResult | undefined }> {
     let plan: RefreshPlan = { draft: undefined, refreshed: [], skipped: [] };
     const staged = await this.hasStagedChange();
     const result = await this.change(

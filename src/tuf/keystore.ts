@@ -1,4 +1,4 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { generateEd25519, signHex } from './ed25519.js';
@@ -119,6 +119,15 @@ export class Keystore {
         return signHex(material.privateKey, data);
       },
     };
+  }
+
+  /** Deletes the key pair `name` (both files). Used to undo a key created by a command that then failed. */
+  async delete(name: string): Promise<void> {
+    const entry = (await this.list()).find((e) => e.name === name);
+    if (!entry) return;
+    await rm(join(entry.dir, name), { force: true });
+    await rm(join(entry.dir, `${name}.pub`), { force: true });
+    this.entries = undefined;
   }
 
   /** Creates a new ed25519 key pair in `dir` (default: the first key directory). */

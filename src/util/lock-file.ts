@@ -1,4 +1,5 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { NotsotufError } from '../core/errors.js';
 
@@ -31,24 +32,32 @@ export async function acquireLock(
 ): Promise<() => Promise<void>> {
   const info: LockInfo = { pid: process.pid, host: hostname(), created: Date.now() };
   for (let attempt = 0; attempt < 2; attempt++) {
+    // The lock appears with its content already in it (hard link of a finished temp file, which fails if the lock
+    // exists), so no other process can ever read a half-written lock and mistake it for a stale one.
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      const fh = await open(path, 'wx', 0o644);
-      await fh.writeFile(JSON.stringify(info));
-      await fh.close();
+      await writeFile(tmp, JSON.stringify(info), { flag: 'wx', mode: 0o644 });
+      await link(tmp, path);
+      await rm(tmp, { force: true });
       return async () => {
         await rm(path, { force: true });
       };
     } catch (err) {
+      await rm(tmp, { force: true });
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new NotsotufError('IO_ERROR', `Could not create the lock file ${path}.`, { path, cause: err });
       }
       const holder = await readFile(path, 'utf8')
         .then((t) => JSON.parse(t) as LockInfo)
         .catch(() => undefined);
-      const stale =
-        !holder ||
-        Date.now() - holder.created > staleMs ||
-        (holder.host === info.host && !processAlive(holder.pid));
+      const age = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => Number.POSITIVE_INFINITY,
+      );
+      // An unreadable lock (another tool's, or damaged) is only taken over once it is old.
+      const stale = holder
+        ? Date.now() - holder.created > staleMs || (holder.host === info.host && !processAlive(holder.pid))
+        : age > staleMs;
       if (attempt === 0 && stale) {
         await rm(path, { force: true });
         continue;

@@ -74,10 +74,11 @@ export function registerKeys(program: Command): void {
     .action(async (role: RoleName, name: string, opts, command: Command) => {
       const out = outputOf(command);
       const repo = await openRepository(command);
-      if (opts.create && !(await repo.keystore.list()).some((k) => k.name === name)) {
-        await repo.createKey(name, opts.unencrypted ? { encrypted: false } : {});
-      }
-      const result = await repo.addKey(role, name, { stage: opts.stage });
+      const result = await repo.addKey(role, name, {
+        stage: opts.stage,
+        create: Boolean(opts.create),
+        ...(opts.unencrypted ? { encrypted: false } : {}),
+      });
       printResult(out, { ok: true, result }, () => describePublish(result));
     });
 

@@ -12,11 +12,14 @@ export function registerMaintenance(program: Command): void {
     .description(
       `re-sign roles that expire within DAYS (for cron). Exit ${EXIT.OK}: nothing to do; ${EXIT.CHANGED}: refreshed (publish it); ${EXIT.FAILURE}: failed or an expiring role could not be refreshed`,
     )
-    .option('--within <days>', 'refresh roles expiring within this many days', '1')
+    .option(
+      '--within <days>',
+      'refresh roles expiring within this many days (default: less than half their lifetime left)',
+    )
     .action(async (opts, command: Command) => {
       const out = outputOf(command);
-      const within = Number(opts.within);
-      if (!Number.isFinite(within) || within < 0) {
+      const within = opts.within === undefined ? undefined : Number(opts.within);
+      if (within !== undefined && (!Number.isFinite(within) || within < 0)) {
         throw new NotsotufError(
           'INVALID_ARGUMENT',
           `--within must be a number of days, not "${opts.within}".`,
@@ -26,7 +29,11 @@ export function registerMaintenance(program: Command): void {
       const { refreshed, skipped, result } = await repo.refresh(within);
       printResult(out, { ok: skipped.length === 0, refreshed, skipped, result: result ?? null }, () =>
         [
-          refreshed.length ? `refreshed: ${refreshed.join(', ')}` : `nothing expires within ${within} day(s)`,
+          refreshed.length
+            ? `refreshed: ${refreshed.join(', ')}`
+            : within === undefined
+              ? 'nothing is due for refresh'
+              : `nothing expires within ${within} day(s)`,
           ...skipped.map((s) => `NOT refreshed: ${s.role}: ${s.reason}`),
           ...(result ? [describePublish(result)] : []),
         ].join('\n'),

@@ -1,0 +1,107 @@
+/** The CLI on a repository made by the real tufup 0.10, in place; and `scripts/demo.mjs`. */
+import assert from 'node:assert/strict';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { copyTufupFixture, readJson, TUFUP_FIXTURE, tempDir, treeSnapshot } from './files.js';
+import { assertBuilt, assertExit, cli, PROJECT_ROOT, runNode } from './run-cli.js';
+
+interface StatusJson {
+  ok: boolean;
+  appName: string;
+  consistentSnapshot: boolean;
+  roles: { role: string; version: number; validSignatures: number; threshold: number }[];
+  releases: { app: string; version: string; required: boolean }[];
+}
+interface VerifyJson {
+  ok: boolean;
+  rootVersion: number;
+  targetsVersion: number;
+  targetsChecked: number;
+}
+
+describe('a tufup 0.10 repository in place', { timeout: 150_000 }, () => {
+  let copy: string;
+  let config: string;
+  let elsewhere: string;
+  let fixtureBefore: Record<string, string>;
+
+  before(async () => {
+    fixtureBefore = await treeSnapshot(TUFUP_FIXTURE);
+    copy = await copyTufupFixture();
+    config = join(copy, '.tufup-repo-config');
+    elsewhere = await tempDir(); // run from another directory: paths resolve from the config
+  });
+
+  test('status --config shows targets v7 and the four releases', async () => {
+    const r = await cli(['status', '--config', config], { cwd: elsewhere });
+    assert.match(r.stdout, /^targets\s+v7\b/m);
+    assert.match(r.stdout, /consistent snapshots: no/);
+    const status = (
+      await cli(['status', '--json', '--config', config], { cwd: elsewhere })
+    ).json<StatusJson>();
+    assert.equal(status.appName, 'example_app');
+    assert.equal(status.consistentSnapshot, false);
+    assert.deepEqual(Object.fromEntries(status.roles.map((x) => [x.role, x.version])), {
+      root: 3,
+      targets: 7,
+      snapshot: 7,
+      timestamp: 7,
+    });
+    for (const role of status.roles) assert.ok(role.validSignatures >= role.threshold, role.role);
+    assert.deepEqual(
+      status.releases.map((x) => `${x.version}${x.required ? '!' : ''}`),
+      ['1.0', '2.0!', '3.0rc1', '3.0'],
+    );
+    // Run from its directory, the CLI finds .tufup-repo-config by itself.
+    const here = (await cli(['status', '--json'], { cwd: copy })).json<StatusJson>();
+    assert.equal(here.appName, 'example_app');
+  });
+
+  test('verify --config: every target of the tufup repository verifies', async () => {
+    const r = await cli(['verify', '--config', config], { cwd: elsewhere });
+    assert.match(r.stdout, /^ok: root v3, targets v7, 7 target\(s\) verified/);
+  });
+
+  test('release add 4.0 with tufup keys, then verify', async () => {
+    const r = await cli(
+      ['release', 'add', join(copy, 'bundles', '3.0'), '--version', '4.0', '--config', config],
+      {
+        cwd: elsewhere,
+      },
+    );
+    assert.match(r.stdout, /example_app 4\.0: example_app-4\.0\.tar\.gz/);
+    assert.match(r.stdout, /targets v8, snapshot v8, timestamp v8/);
+    // tufup's layout: plain target names, unversioned metadata.
+    await access(join(copy, 'repository', 'targets', 'example_app-4.0.tar.gz'));
+    assert.ok(!(await readdir(join(copy, 'repository', 'metadata'))).includes('8.targets.json'));
+    const report = (
+      await cli(['verify', '--json', '--config', config], { cwd: elsewhere })
+    ).json<VerifyJson>();
+    assert.deepEqual(
+      [report.ok, report.rootVersion, report.targetsVersion, report.targetsChecked],
+      [true, 3, 8, 8],
+    );
+    await cli(['verify', '--config', config], { cwd: elsewhere });
+    const tufupConfig = await readJson(config);
+    assert.equal(tufupConfig['notsotuf_config'], undefined, 'the config must stay in tufup shape');
+    assert.equal(tufupConfig['app_name'], 'example_app');
+  });
+
+  test('the fixture itself is untouched', async () => {
+    assert.deepEqual(await treeSnapshot(TUFUP_FIXTURE), fixtureBefore);
+  });
+});
+
+describe('scripts/demo.mjs', () => {
+  test('runs the built CLI end to end and prints "demo finished"', { timeout: 150_000 }, async () => {
+    assertBuilt(); // the demo runs dist/cli/main.js
+    const r = await runNode([join(PROJECT_ROOT, 'scripts', 'demo.mjs')], {
+      cwd: PROJECT_ROOT,
+      timeoutMs: 140_000,
+    });
+    assertExit(r, 0, 'node scripts/demo.mjs');
+    assert.match(r.stdout, /demo finished/);
+    assert.match(r.stdout, /notsotuf release add .* --version 1\.1\.0/);
+  });
+});
