@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { type FileHandle, open, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { NotsotufError } from '../../core/errors.js';
 import type { ApplyPatchOptions } from '../codec.js';
+import { BlockCache } from './block-cache.js';
 import { ByteReader } from './byte-reader.js';
 import {
   decodeHeader,
@@ -62,12 +63,6 @@ class PieceWriter {
   }
 }
 
-async function readOld(fh: FileHandle, into: Buffer, position: number, length: number): Promise<Buffer> {
-  const { bytesRead } = await fh.read(into, 0, length, position);
-  if (bytesRead !== length) throw invalidPatch('the base file changed while the patch was applied');
-  return into.subarray(0, length);
-}
-
 /**
  * Applies a notsotuf patch, streaming: the ops, diff and extra streams are decompressed as they are needed, old
  * bytes are read at their offsets, and output goes out in 1 MiB pieces. Every instruction is checked against the
@@ -107,6 +102,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     readers.push(ops, diff, extra);
     const writer = new PieceWriter(out);
     const oldBuf = Buffer.allocUnsafe(PIECE);
+    const oldBlocks = new BlockCache(oldFh, header.oldSize);
     let outPos = 0;
     let oldPos = 0;
     let lastReport = 0;
@@ -126,7 +122,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
           throw invalidPatch('an instruction reaches outside the base or the result');
         }
         for (let done = 0; done < length; ) {
-          const piece = await readOld(oldFh, oldBuf, start + done, Math.min(PIECE, length - done));
+          const piece = await oldBlocks.read(oldBuf, start + done, Math.min(PIECE, length - done));
           if (kind === OP_ADD) {
             for (let i = 0; i < piece.length; ) {
               const d = await diff.take(piece.length - i);

@@ -1,7 +1,7 @@
 import { OP_ADD, OP_COPY, OP_INSERT, pushVarint, zigzag } from './format.js';
 
-/** Zero diff bytes in a row from which an ADD is split and the run becomes a COPY (cheaper to apply, smaller). */
-const ZERO_RUN_FOR_COPY = 24;
+/** Equal bytes in a row from which an ADD is split and the run becomes a COPY: fewer diff bytes to store and add. */
+const ZERO_RUN_FOR_COPY = 512;
 
 /** A growable byte buffer. */
 class Bytes {
