@@ -26,7 +26,9 @@ function step(title, args) {
 async function writeBundle(version) {
   const dir = join(work, `bundle-${version}`);
   await mkdir(join(dir, 'bin'), { recursive: true });
-  await writeFile(join(dir, 'bin', 'hello'), `#!/bin/sh\necho "hello from demo_app ${version}"\n`, { mode: 0o755 });
+  await writeFile(join(dir, 'bin', 'hello'), `#!/bin/sh\necho "hello from demo_app ${version}"\n`, {
+    mode: 0o755,
+  });
   await writeFile(join(dir, 'VERSION'), `${version}\n`);
   await writeFile(join(dir, 'data.bin'), Buffer.alloc(256 * 1024, version));
   return dir;
@@ -35,8 +37,24 @@ async function writeBundle(version) {
 console.log(`notsotuf demo in ${work}`);
 try {
   step('create keys (encrypted), signed metadata and notsotuf.json', ['init', '--app', 'demo_app']);
-  step('publish release 1.0.0', ['release', 'add', await writeBundle('1.0.0'), '--version', '1.0.0', '--meta', '{"changes":["first release"]}']);
-  step('publish release 1.1.0', ['release', 'add', await writeBundle('1.1.0'), '--version', '1.1.0', '--meta', '{"changes":["greets better"]}']);
+  step('publish release 1.0.0', [
+    'release',
+    'add',
+    await writeBundle('1.0.0'),
+    '--version',
+    '1.0.0',
+    '--meta',
+    '{"changes":["first release"]}',
+  ]);
+  step('publish release 1.1.0', [
+    'release',
+    'add',
+    await writeBundle('1.1.0'),
+    '--version',
+    '1.1.0',
+    '--meta',
+    '{"changes":["greets better"]}',
+  ]);
   step('show the repository', ['status']);
   step('load it as a client would and check every target', ['verify']);
   console.log('\ndemo finished: the repository in', join(work, 'repository'), 'is ready to be served');

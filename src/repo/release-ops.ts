@@ -12,7 +12,7 @@ import { defaultPatchCodec } from '../patch/registry.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { type Draft, nextTargets } from './draft.js';
 import type { PublishContext } from './publish.js';
-import type { makeReleasePatch } from './release-patch.js';
+import { makeReleasePatch } from './release-patch.js';
 
 export interface AddReleaseOptions {
   /** The app bundle directory to archive. */
@@ -115,9 +115,22 @@ export async function draftAddRelease(
         : {}),
     });
     const previous = latestRelease(new Map([[app, releases]]), app);
-    // TEMP until the bsdiff4 codec lands: no patch yet.
-    const patch = ((): Awaited<ReturnType<typeof makeReleasePatch>> | undefined => undefined)();
-    void defaultPatchCodec;
+    const patch =
+      previous && !options.skipPatch
+        ? await makeReleasePatch({
+            layout: ctx.state.layout,
+            app,
+            version,
+            previous,
+            newArchivePath: tempPath,
+            newTar: { size: archive.tarSize, sha256: archive.tarSha256 },
+            codec: options.patchCodec ?? defaultPatchCodec(ctx.state.layout.consistentSnapshot),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onProgress
+              ? { onProgress: (p) => options.onProgress?.({ phase: 'patch', done: p.done, total: p.total }) }
+              : {}),
+          })
+        : undefined;
     const custom = buildArchiveCustom({
       user: customProbe.user,
       required: options.required ?? false,

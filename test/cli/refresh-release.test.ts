@@ -138,9 +138,17 @@ describe('release commands', { timeout: 180_000 }, () => {
     const r = await cli(['release', 'remove', '1.0.0'], { cwd });
     assert.match(r.stdout, /signed and written: targets v4/);
     assert.deepEqual(await listed(), ['demo_app 1.1.0 required demo_app-1.1.0.tar.gz']);
-    const files = await targetFiles();
-    assert.equal(files.length, 1);
-    assert.match(files[0] ?? '', /^[0-9a-f]{64}\.demo_app-1\.1\.0\.tar\.gz$/);
+    // 1.1.0 keeps its archive and its patch (from 1.0.0: still useful to clients with 1.0.0 cached).
+    const files = (await targetFiles()).sort();
+    assert.equal(files.length, 2);
+    assert.ok(
+      files.some((f) => /^[0-9a-f]{64}\.demo_app-1\.1\.0\.tar\.gz$/.test(f)),
+      files.join(),
+    );
+    assert.ok(
+      files.some((f) => /^[0-9a-f]{64}\.demo_app-1\.1\.0\.patch$/.test(f)),
+      files.join(),
+    );
     await cli(['verify'], { cwd });
   });
 
@@ -173,7 +181,7 @@ describe('release commands', { timeout: 180_000 }, () => {
     assertExit(r, 1);
     assert.match(r.stderr, /error BUNDLE_UNSAFE_LINK: .*escape/);
     assert.deepEqual(await treeSnapshot(cwd), before);
-    assert.equal((await targetFiles()).length, 1);
+    assert.equal((await targetFiles()).length, 2, '1.1.0 archive and patch only');
   });
 
   test('prune --keep 1 keeps the newest release', async () => {
@@ -181,9 +189,16 @@ describe('release commands', { timeout: 180_000 }, () => {
     const r = await cli(['release', 'prune', '--keep', '1'], { cwd });
     assert.match(r.stdout, /signed and written: targets/);
     assert.deepEqual(await listed(), ['demo_app 1.2.0 demo_app-1.2.0.tar.gz']);
-    const files = await targetFiles();
-    assert.equal(files.length, 1);
-    assert.match(files[0] ?? '', /\.demo_app-1\.2\.0\.tar\.gz$/);
+    const files = (await targetFiles()).sort();
+    assert.equal(files.length, 2, 'the kept release: archive and its patch');
+    assert.ok(
+      files.some((f) => /\.demo_app-1\.2\.0\.tar\.gz$/.test(f)),
+      files.join(),
+    );
+    assert.ok(
+      files.some((f) => /\.demo_app-1\.2\.0\.patch$/.test(f)),
+      files.join(),
+    );
     const again = await cli(['release', 'prune', '--keep', '1'], { cwd });
     assert.match(again.stdout, /nothing to prune/);
     await cli(['verify'], { cwd });

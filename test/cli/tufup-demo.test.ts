@@ -1,6 +1,6 @@
 /** The CLI on a repository made by the real tufup 0.10, in place; and `scripts/demo.mjs`. */
 import assert from 'node:assert/strict';
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { copyTufupFixture, readJson, TUFUP_FIXTURE, tempDir, treeSnapshot } from './files.js';
@@ -74,13 +74,17 @@ describe('a tufup 0.10 repository in place', { timeout: 150_000 }, () => {
     assert.match(r.stdout, /targets v8, snapshot v8, timestamp v8/);
     // tufup's layout: plain target names, unversioned metadata.
     await access(join(copy, 'repository', 'targets', 'example_app-4.0.tar.gz'));
+    // tufup clients can only apply bsdiff4, so a tufup-layout repository gets a BSDIFF40 patch from 3.0.
+    assert.match(r.stdout, /patch from 3\.0: example_app-4\.0\.patch .*bsdiff4/);
+    const patch = await readFile(join(copy, 'repository', 'targets', 'example_app-4.0.patch'));
+    assert.equal(patch.subarray(0, 8).toString('latin1'), 'BSDIFF40');
     assert.ok(!(await readdir(join(copy, 'repository', 'metadata'))).includes('8.targets.json'));
     const report = (
       await cli(['verify', '--json', '--config', config], { cwd: elsewhere })
     ).json<VerifyJson>();
     assert.deepEqual(
       [report.ok, report.rootVersion, report.targetsVersion, report.targetsChecked],
-      [true, 3, 8, 8],
+      [true, 3, 8, 9],
     );
     await cli(['verify', '--config', config], { cwd: elsewhere });
     const tufupConfig = await readJson(config);

@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { NotsotufError } from '../../core/errors.js';
+import { bzip2DecompressStream } from '../bzip2/index.js';
 import type { ApplyPatchOptions } from '../codec.js';
 import { BlockCache } from './block-cache.js';
 import { ByteReader } from './byte-reader.js';
@@ -10,20 +11,36 @@ import {
   decodeHeader,
   HEADER_SIZE,
   invalidPatch,
+  METHOD_BZIP2,
   OP_ADD,
   OP_COPY,
   OP_INSERT,
   type PatchHeader,
+  type StreamMethod,
   unzigzag,
 } from './format.js';
 
 /** Size of the pieces old bytes are read and output is written in: memory stays bounded for any file size. */
 const PIECE = 1 << 20;
 
-/** Decompresses one brotli stream from a byte range of the patch file, chunk by chunk. */
-async function* brotliRange(path: string, start: number, length: number): AsyncGenerator<Buffer> {
+/** Decompresses one stream from a byte range of the patch file, chunk by chunk. */
+async function* streamRange(
+  path: string,
+  start: number,
+  length: number,
+  method: StreamMethod,
+): AsyncGenerator<Buffer> {
   if (length === 0) throw invalidPatch('an empty compressed stream');
   const source = createReadStream(path, { start, end: start + length - 1 });
+  if (method === METHOD_BZIP2) {
+    try {
+      for await (const chunk of bzip2DecompressStream(source as AsyncIterable<Buffer>))
+        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    } finally {
+      source.destroy();
+    }
+    return;
+  }
   const decoder = createBrotliDecompress();
   source.on('error', (err) => decoder.destroy(err));
   source.pipe(decoder);
@@ -96,9 +113,13 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     const opsStart = HEADER_SIZE;
     const diffStart = opsStart + header.opsLength;
     const extraStart = diffStart + header.diffLength;
-    const ops = new ByteReader(brotliRange(patchPath, opsStart, header.opsLength), 'ops');
-    const diff = new ByteReader(brotliRange(patchPath, diffStart, header.diffLength), 'diff');
-    const extra = new ByteReader(brotliRange(patchPath, extraStart, header.extraLength), 'extra');
+    const [opsMethod, diffMethod, extraMethod] = header.methods;
+    const ops = new ByteReader(streamRange(patchPath, opsStart, header.opsLength, opsMethod), 'ops');
+    const diff = new ByteReader(streamRange(patchPath, diffStart, header.diffLength, diffMethod), 'diff');
+    const extra = new ByteReader(
+      streamRange(patchPath, extraStart, header.extraLength, extraMethod),
+      'extra',
+    );
     readers.push(ops, diff, extra);
     const writer = new PieceWriter(out);
     const oldBuf = Buffer.allocUnsafe(PIECE);

@@ -3,8 +3,9 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants } from 'node:zlib';
 import { NotsotufError } from '../../core/errors.js';
+import { bzip2Compress } from '../bzip2/index.js';
 import type { CreatePatchOptions } from '../codec.js';
-import { encodeHeader } from './format.js';
+import { encodeHeader, METHOD_BROTLI, METHOD_BZIP2, type StreamMethod } from './format.js';
 import { OpsWriter } from './ops-writer.js';
 import { indexTar, type TarMember } from './tar-index.js';
 
@@ -109,7 +110,19 @@ function emitMatched(
   w.insert(data.subarray(pos));
 }
 
-async function compress(bytes: Uint8Array, quality: number): Promise<Buffer> {
+/** Compresses a stream both ways and keeps the smaller (see format.ts for the measurements behind this). */
+async function compress(
+  bytes: Uint8Array,
+  quality: number,
+): Promise<{ data: Uint8Array; method: StreamMethod }> {
+  const viaBrotli = await compressBrotli(bytes, quality);
+  const viaBzip2 = bzip2Compress(bytes);
+  return viaBzip2.length < viaBrotli.length
+    ? { data: viaBzip2, method: METHOD_BZIP2 }
+    : { data: viaBrotli, method: METHOD_BROTLI };
+}
+
+async function compressBrotli(bytes: Uint8Array, quality: number): Promise<Buffer> {
   return brotli(bytes, {
     params: {
       [zlibConstants.BROTLI_PARAM_QUALITY]: quality,
@@ -157,12 +170,15 @@ export async function createNotsotufPatch(
   const header = encodeHeader({
     oldSize: old.length,
     newSize: neu.length,
-    opsLength: ops.length,
-    diffLength: diff.length,
-    extraLength: extra.length,
+    opsLength: ops.data.length,
+    diffLength: diff.data.length,
+    extraLength: extra.data.length,
+    methods: [ops.method, diff.method, extra.method],
   });
   try {
-    await writeFile(options.outPath, Buffer.concat([header, ops, diff, extra]), { flag: 'wx' });
+    await writeFile(options.outPath, Buffer.concat([header, ops.data, diff.data, extra.data]), {
+      flag: 'wx',
+    });
   } catch (err) {
     await rm(options.outPath, { force: true });
     throw new NotsotufError('IO_ERROR', `Could not write the patch ${options.outPath}.`, {
@@ -171,5 +187,5 @@ export async function createNotsotufPatch(
     });
   }
   options.onProgress?.({ done: neu.length, total: neu.length });
-  return { size: header.length + ops.length + diff.length + extra.length };
+  return { size: header.length + ops.data.length + diff.data.length + extra.data.length };
 }

@@ -11,8 +11,15 @@ import { NotsotufError } from '../../core/errors.js';
  * 32      8     opsLength     compressed length of the ops stream
  * 40      8     diffLength    compressed length of the diff stream
  * 48      8     extraLength   compressed length of the extra stream
- * 56      ...   ops, diff, extra: three brotli streams, back to back, nothing after them
+ * 56      1     opsMethod     how each stream is compressed: 0 brotli, 1 bzip2 (the smaller one is chosen)
+ * 57      1     diffMethod
+ * 58      1     extraMethod
+ * 59      1     reserved, 0
+ * 60      ...   ops, diff, extra: the three compressed streams, back to back, nothing after them
  * ```
+ *
+ * brotli (a 16 MiB window at most) wins on text and literals; bzip2's block sorting wins on the diff bytes of
+ * shifted native code (measured: esbuild 0.23.0 → 0.23.1 diff stream, brotli 273 KB, bzip2 240 KB).
  *
  * The ops stream is a sequence of instructions, each a kind byte and varints (LEB128, unsigned; the old offset
  * is a zigzag-encoded delta from the end of the previous old read, so nearby reads cost one or two bytes):
@@ -22,7 +29,10 @@ import { NotsotufError } from '../../core/errors.js';
  * The output is exactly `newSize` bytes; every stream must be consumed to its end.
  */
 export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0001', 'latin1');
-export const HEADER_SIZE = 56;
+export const HEADER_SIZE = 60;
+export const METHOD_BROTLI = 0;
+export const METHOD_BZIP2 = 1;
+export type StreamMethod = typeof METHOD_BROTLI | typeof METHOD_BZIP2;
 export const OP_COPY = 0;
 export const OP_ADD = 1;
 export const OP_INSERT = 2;
@@ -35,6 +45,7 @@ export interface PatchHeader {
   readonly opsLength: number;
   readonly diffLength: number;
   readonly extraLength: number;
+  readonly methods: readonly [StreamMethod, StreamMethod, StreamMethod];
 }
 
 export function invalidPatch(message: string, cause?: unknown): NotsotufError {
@@ -58,7 +69,14 @@ export function encodeHeader(h: PatchHeader): Buffer {
   buf.writeBigUInt64LE(BigInt(h.opsLength), 32);
   buf.writeBigUInt64LE(BigInt(h.diffLength), 40);
   buf.writeBigUInt64LE(BigInt(h.extraLength), 48);
+  buf.set(h.methods, 56);
   return buf;
+}
+
+function readMethod(buf: Buffer, offset: number): StreamMethod {
+  const m = buf[offset];
+  if (m !== METHOD_BROTLI && m !== METHOD_BZIP2) throw invalidPatch(`unknown stream compression ${m}`);
+  return m;
 }
 
 /** Parses and checks a header against the patch file's size: the three streams must fill the file exactly. */
@@ -72,7 +90,9 @@ export function decodeHeader(buf: Buffer, fileSize: number): PatchHeader {
     opsLength: readSize(buf, 32, 'opsLength'),
     diffLength: readSize(buf, 40, 'diffLength'),
     extraLength: readSize(buf, 48, 'extraLength'),
+    methods: [readMethod(buf, 56), readMethod(buf, 57), readMethod(buf, 58)],
   };
+  if (buf[59] !== 0) throw invalidPatch('the reserved header byte is not 0');
   if (HEADER_SIZE + header.opsLength + header.diffLength + header.extraLength !== fileSize) {
     throw invalidPatch('stream lengths do not add up to the file size');
   }

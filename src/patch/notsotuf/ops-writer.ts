@@ -1,7 +1,8 @@
 import { OP_ADD, OP_COPY, OP_INSERT, pushVarint, zigzag } from './format.js';
 
 /** Equal bytes in a row from which an ADD is split and the run becomes a COPY: fewer diff bytes to store and add. */
-const ZERO_RUN_FOR_COPY = 512;
+// Measured on esbuild 0.23.0 → 0.23.1 (diff+ops, bzip2): 64 → 233 KB, 512 → 215 KB, 4096 → 213 KB, never → 213 KB.
+const ZERO_RUN_FOR_COPY = 4096;
 
 /** A growable byte buffer. */
 class Bytes {
@@ -42,6 +43,9 @@ export class OpsWriter {
   private pendingInsert: Uint8Array[] = [];
   private pendingInsertLength = 0;
   written = 0;
+
+  /** @param zeroRunForCopy equal bytes in a row that turn part of an ADD into a COPY */
+  constructor(private readonly zeroRunForCopy = ZERO_RUN_FOR_COPY) {}
 
   private flushCopy(): void {
     if (!this.pendingCopy) return;
@@ -99,11 +103,11 @@ export class OpsWriter {
         if (old[start + j] === neu[j]) {
           if (runLength === 0) runStart = j;
           runLength++;
-          if (runLength >= ZERO_RUN_FOR_COPY) break;
+          if (runLength >= this.zeroRunForCopy) break;
         } else runLength = 0;
         j++;
       }
-      const addEnd = runLength >= ZERO_RUN_FOR_COPY ? runStart : n;
+      const addEnd = runLength >= this.zeroRunForCopy ? runStart : n;
       if (addEnd > i) this.add(old, start + i, neu.subarray(i, addEnd));
       if (addEnd === n) break;
       let k = runStart;

@@ -1,0 +1,150 @@
+/** Shared helpers for the patch tests: temp dirs, deterministic data, external tools, hand-built patches. */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeHeader, writeInt64 } from '../../src/patch/bsdiff4-header.js';
+import { bzip2Compress } from '../../src/patch/index.js';
+
+export const FIXTURE_TARGETS = fileURLToPath(
+  new URL('../fixtures/tufup-repo-v0.10/repository/targets/', import.meta.url),
+);
+export const FIXTURE_METADATA = fileURLToPath(
+  new URL('../fixtures/tufup-repo-v0.10/repository/metadata/targets.json', import.meta.url),
+);
+
+export async function tempDir(
+  prefix = 'notsotuf-patch-',
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Whether an external command runs (tests needing Debian's bzip2/bsdiff skip without it). */
+export function hasTool(cmd: string, args: string[] = ['--help']): boolean {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return r.error === undefined;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
+export function pseudoRandom(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Text-like bytes: words from a small vocabulary, so there is structure to find. */
+export function pseudoText(length: number, seed = 1): Uint8Array {
+  const words = [
+    'const',
+    'return',
+    'function',
+    ' ',
+    '\n',
+    '{',
+    '}',
+    'value',
+    'index',
+    '=',
+    ';',
+    'export',
+    '42',
+  ];
+  const rnd = pseudoRandom(length, seed);
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (let i = 0; o < length; i++) {
+    const w = words[rnd[i % length]! % words.length]!;
+    for (let k = 0; k < w.length && o < length; k++) out[o++] = w.charCodeAt(k);
+  }
+  return out;
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** A bsdiff4 patch built by hand from explicit controls and blocks, for malformed-patch tests. */
+export function buildPatch(parts: {
+  controls: Array<[number, number, number]>;
+  diff?: Uint8Array;
+  extra?: Uint8Array;
+  newSize: number;
+}): Uint8Array {
+  const ctrl = new Uint8Array(parts.controls.length * 24);
+  parts.controls.forEach(([a, c, s], i) => {
+    writeInt64(ctrl, i * 24, a);
+    writeInt64(ctrl, i * 24 + 8, c);
+    writeInt64(ctrl, i * 24 + 16, s);
+  });
+  const ctrlZ = bzip2Compress(ctrl);
+  const diffZ = bzip2Compress(parts.diff ?? new Uint8Array(0));
+  const extraZ = bzip2Compress(parts.extra ?? new Uint8Array(0));
+  const header = encodeHeader({
+    controlLength: ctrlZ.length,
+    diffLength: diffZ.length,
+    newSize: parts.newSize,
+  });
+  return concat(header, ctrlZ, diffZ, extraZ);
+}
+
+/** Runs `fn` and returns the NotsotufError code it threw, or 'OK'. */
+export async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+    return 'OK';
+  } catch (err) {
+    return (err as { code?: string }).code ?? `non-NotsotufError: ${String(err)}`;
+  }
+}
+
+/**
+ * tufup's bsdiff4 `patch` semantics, in memory, as the oracle for our streaming apply: every control is applied,
+ * add bytes whose old position is outside the old file add 0, and the result and both blocks must be used up
+ * exactly.
+ */
+export function referenceApply(
+  old: Uint8Array,
+  controls: Array<[number, number, number]>,
+  diff: Uint8Array,
+  extra: Uint8Array,
+  newSize: number,
+): Uint8Array {
+  const out = new Uint8Array(newSize);
+  let newPos = 0;
+  let oldPos = 0;
+  let d = 0;
+  let e = 0;
+  for (const [x, y, z] of controls) {
+    if (x < 0 || y < 0 || newPos + x + y > newSize || d + x > diff.length || e + y > extra.length) {
+      throw new Error('corrupt patch (overflow)');
+    }
+    for (let j = 0; j < x; j++) {
+      const o = oldPos + j;
+      out[newPos + j] = diff[d + j]! + (o >= 0 && o < old.length ? old[o]! : 0);
+    }
+    newPos += x;
+    oldPos += x;
+    d += x;
+    out.set(extra.subarray(e, e + y), newPos);
+    newPos += y;
+    e += y;
+    oldPos += z;
+  }
+  if (newPos !== newSize || d !== diff.length || e !== extra.length)
+    throw new Error('corrupt patch (underflow)');
+  return out;
+}
