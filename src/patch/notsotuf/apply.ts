@@ -1,6 +1,5 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { NotsotufError } from '../../core/errors.js';
 import { bzip2DecompressStream } from '../bzip2/index.js';
@@ -34,7 +33,9 @@ async function* streamRange(
   const source = createReadStream(path, { start, end: start + length - 1 });
   if (method === METHOD_BZIP2) {
     try {
-      for await (const chunk of bzip2DecompressStream(source as AsyncIterable<Buffer>))
+      for await (const chunk of bzip2DecompressStream(source as AsyncIterable<Buffer>, {
+        reuseBuffers: true,
+      }))
         yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     } finally {
       source.destroy();
@@ -54,11 +55,11 @@ async function* streamRange(
   }
 }
 
-/** Collects output into pieces and writes them with backpressure. */
+/** Collects output into one reused 1 MiB buffer and writes it out whole: memory stays flat for any size. */
 class PieceWriter {
-  private buf = Buffer.allocUnsafe(PIECE);
+  private readonly buf = Buffer.allocUnsafe(PIECE);
   private used = 0;
-  constructor(private readonly out: WriteStream) {}
+  constructor(private readonly out: FileHandle) {}
 
   async push(bytes: Uint8Array): Promise<void> {
     let offset = 0;
@@ -72,11 +73,12 @@ class PieceWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.used === 0) return;
-    const piece = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(PIECE);
+    let done = 0;
+    while (done < this.used) {
+      const { bytesWritten } = await this.out.write(this.buf, done, this.used - done);
+      done += bytesWritten;
+    }
     this.used = 0;
-    if (!this.out.write(piece)) await once(this.out, 'drain');
   }
 }
 
@@ -102,8 +104,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     throw invalidPatch(`it produces ${header.newSize} bytes, the metadata expects ${options.expectedSize}`);
   }
   const oldFh = await open(oldPath, 'r');
-  const out = createWriteStream(outPath, { flags: 'wx' });
-  const finished = once(out, 'close');
+  const out = await open(outPath, 'wx');
   let ok = false;
   const readers: ByteReader[] = [];
   try {
@@ -184,8 +185,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
   } finally {
     for (const reader of readers) await reader.close().catch(() => undefined);
     await oldFh.close();
-    out.end();
-    await finished;
+    await out.close();
     if (!ok) await rm(outPath, { force: true });
   }
 }

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { invalidPatch } from './format.js';
 
 const BLOCK = 1 << 20;
-const KEEP = 8;
+const KEEP = 4;
 
 /**
  * Reads the base file through a few cached 1 MiB blocks. Patches of native code are long runs of tiny
@@ -27,12 +27,19 @@ export class BlockCache {
     }
     const start = index * BLOCK;
     const length = Math.min(BLOCK, this.size - start);
-    const buf = Buffer.allocUnsafe(length);
-    const { bytesRead } = await this.fh.read(buf, 0, length, start);
+    // Reuse the least recently used block's memory rather than leave it to the garbage collector.
+    let buf: Buffer = Buffer.allocUnsafe(0);
+    if (this.blocks.size >= KEEP) {
+      const [oldest, spare] = this.blocks.entries().next().value!;
+      this.blocks.delete(oldest);
+      buf = spare;
+    }
+    if (buf.buffer.byteLength < length) buf = Buffer.allocUnsafeSlow(BLOCK);
+    const block = Buffer.from(buf.buffer, buf.byteOffset, length);
+    const { bytesRead } = await this.fh.read(block, 0, length, start);
     if (bytesRead !== length) throw invalidPatch('the base file changed while the patch was applied');
-    if (this.blocks.size >= KEEP) this.blocks.delete(this.blocks.keys().next().value!);
-    this.blocks.set(index, buf);
-    return buf;
+    this.blocks.set(index, block);
+    return block;
   }
 
   /** Copies old[position, position + length) into `into` (length ≤ into.length). */
