@@ -79,7 +79,8 @@ export const hashMatcher: Matcher = (old, neu) => {
   const matches: Match[] = [];
   if (old.length < SEED || neu.length < SEED) return matches;
   const step = old.length > 64 << 20 ? 4 : old.length > 16 << 20 ? 2 : 1;
-  const bits = Math.min(26, Math.max(12, Math.ceil(Math.log2(old.length / step)) + 1));
+  // About one slot per indexed position: 128 MiB of table for a 100 MB base at most.
+  const bits = Math.min(25, Math.max(12, Math.ceil(Math.log2(old.length / step))));
   const shift = 32 - bits;
   const table = new Int32Array(1 << bits).fill(-1);
   let h = hashAt(old, 0);
