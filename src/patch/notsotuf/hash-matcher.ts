@@ -75,7 +75,14 @@ function extendBackward(old: Uint8Array, o: number, neu: Uint8Array, n: number, 
  * first at every position, so code whose addresses shifted keeps matching at its new offset. Linear time; memory
  * is one Int32Array slot per 1–4 bytes of the old file.
  */
-export const hashMatcher: Matcher = (old, neu) => {
+export const hashMatcher: Matcher = (old, neu) => matchByHash(old, neu, ACCEPT);
+
+/** The hash matcher with another minimum length for matches at a new offset. */
+export function hashMatcherWith(accept: number): Matcher {
+  return (old, neu) => matchByHash(old, neu, accept);
+}
+
+function matchByHash(old: Uint8Array, neu: Uint8Array, accept: number): Match[] {
   const matches: Match[] = [];
   if (old.length < SEED || neu.length < SEED) return matches;
   const step = old.length > 64 << 20 ? 4 : old.length > 16 << 20 ? 2 : 1;
@@ -116,7 +123,7 @@ export const hashMatcher: Matcher = (old, neu) => {
         bestLen = len;
       }
     }
-    if (bestLen < (bestOld === pos + lastOffset && hasOffset ? SEED : ACCEPT)) {
+    if (bestLen < (bestOld === pos + lastOffset && hasOffset ? SEED : accept)) {
       if (pos + SEED >= neu.length) break;
       h = roll(h, neu[pos]!, neu[pos + SEED]!);
       pos++;
@@ -142,4 +149,4 @@ export const hashMatcher: Matcher = (old, neu) => {
     if (pos + SEED <= neu.length) h = hashAt(neu, pos);
   }
   return matches;
-};
+}
