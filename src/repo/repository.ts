@@ -14,6 +14,7 @@ import {
   type PublishContext,
   type PublishResult,
   publishDraft,
+  type SigningReport,
   signDraft,
   thresholdError,
 } from './publish.js';
@@ -161,16 +162,8 @@ export class Repository {
         const reports = await signDraft(ctx, draft);
         if (!isComplete(reports)) {
           if (!options.stage) throw thresholdError(reports, true);
-          await saveStagedDraft(this.loaded, ctx.state, draft);
           keepFiles = true;
-          return {
-            staged: true,
-            description: draft.description,
-            versions: {},
-            signing: reports,
-            written: [stagingDir(this.loaded)],
-            removeFailures: [],
-          };
+          return await this.stage(ctx, draft, reports);
         }
         const result = await publishDraft(ctx, draft, reports);
         keepFiles = true;
@@ -179,6 +172,19 @@ export class Repository {
         if (!keepFiles) for (const f of draft.newTargetFiles) await rm(f.tempPath, { force: true });
       }
     });
+  }
+
+  /** Saves a partly signed draft to the staging area and reports what it still needs. */
+  private async stage(ctx: PublishContext, draft: Draft, reports: SigningReport[]): Promise<PublishResult> {
+    await saveStagedDraft(this.loaded, ctx.state, draft);
+    return {
+      staged: true,
+      description: draft.description,
+      versions: {},
+      signing: reports,
+      written: [stagingDir(this.loaded)],
+      removeFailures: [],
+    };
   }
 
   /**
@@ -190,17 +196,7 @@ export class Repository {
       const ctx = this.context(await this.loadState());
       const draft = await loadStagedDraft(this.loaded, ctx.state);
       const reports = await signDraft(ctx, draft);
-      if (!isComplete(reports)) {
-        await saveStagedDraft(this.loaded, ctx.state, draft);
-        return {
-          staged: true,
-          description: draft.description,
-          versions: {},
-          signing: reports,
-          written: [stagingDir(this.loaded)],
-          removeFailures: [],
-        };
-      }
+      if (!isComplete(reports)) return this.stage(ctx, draft, reports);
       const result = await publishDraft(ctx, draft, reports);
       await discardStagedDraft(this.loaded);
       return result;
