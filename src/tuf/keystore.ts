@@ -4,7 +4,7 @@ import { NotsotufError } from '../core/errors.js';
 import { generateEd25519, signHex } from './ed25519.js';
 import { readPrivateKey, readPublicKey, writeKeyPair } from './key-pair-files.js';
 import type { PassphraseProvider } from './passphrase.js';
-import { isEncryptedKeyFile } from './private-key-file.js';
+import { isEncryptedKeyFile, type PrivateKeyMaterial } from './private-key-file.js';
 import type { PublicKeyInfo } from './public-key-file.js';
 import type { Signer } from './signer.js';
 
@@ -41,6 +41,9 @@ export class Keystore {
   readonly dirs: readonly string[];
   private readonly passphrase: PassphraseProvider;
   private entries: Promise<KeyEntry[]> | undefined;
+  private readonly decrypted = new Map<string, Promise<PrivateKeyMaterial>>();
+  /** Passphrases of keys created by this keystore, kept in memory for this process only. */
+  private readonly created = new Map<string, string>();
 
   constructor(options: KeystoreOptions) {
     this.dirs = options.dirs;
@@ -102,23 +105,34 @@ export class Keystore {
   async signerFor(keyid: string): Promise<Signer | undefined> {
     const entry = await this.byKeyId(keyid);
     if (!entry?.hasPrivate) return undefined;
-    const { name, dir } = entry;
-    const provider = this.passphrase;
-    let loaded: ReturnType<typeof readPrivateKey> | undefined;
+    const { name } = entry;
     return {
       keyid,
       name,
-      async sign(data: Uint8Array): Promise<string> {
-        loaded ??= (async () => {
-          const passphrase = entry.encrypted
-            ? await provider({ keyName: name, purpose: 'decrypt' })
-            : undefined;
-          return readPrivateKey(dir, name, passphrase);
-        })();
-        const material = await loaded;
-        return signHex(material.privateKey, data);
-      },
+      sign: async (data: Uint8Array): Promise<string> =>
+        signHex((await this.privateKey(entry)).privateKey, data),
     };
+  }
+
+  /**
+   * Decrypts a private key once per keystore: one command signs several metadata files with the same key, and a
+   * person at a terminal should type its passphrase once (not at all for a key this keystore just created).
+   */
+  private privateKey(entry: KeyEntry): Promise<PrivateKeyMaterial> {
+    let loaded = this.decrypted.get(entry.name);
+    if (!loaded) {
+      loaded = (async () => {
+        const passphrase = entry.encrypted
+          ? (this.created.get(entry.name) ??
+            (await this.passphrase({ keyName: entry.name, purpose: 'decrypt' })))
+          : undefined;
+        return readPrivateKey(entry.dir, entry.name, passphrase);
+      })();
+      // A failure (wrong passphrase) is not cached, so the caller can try again.
+      loaded.catch(() => this.decrypted.delete(entry.name));
+      this.decrypted.set(entry.name, loaded);
+    }
+    return loaded;
   }
 
   /** Deletes the key pair `name` (both files). Used to undo a key created by a command that then failed. */
@@ -128,6 +142,8 @@ export class Keystore {
     await rm(join(entry.dir, name), { force: true });
     await rm(join(entry.dir, `${name}.pub`), { force: true });
     this.entries = undefined;
+    this.decrypted.delete(name);
+    this.created.delete(name);
   }
 
   /** Creates a new ed25519 key pair in `dir` (default: the first key directory). */
@@ -159,6 +175,7 @@ export class Keystore {
     }
     const { publicHex, privateKey } = generateEd25519();
     await writeKeyPair(dir, name, { publicHex, privateKey }, { passphrase, scryptN: options.scryptN });
+    if (passphrase) this.created.set(name, passphrase);
     this.entries = undefined;
     return this.get(name);
   }
