@@ -95,9 +95,3 @@ export class NotsotufError extends Error {
 export function isNotsotufError(err: unknown, code?: ErrorCode): err is NotsotufError {
   return err instanceof NotsotufError && (code === undefined || err.code === code);
 }
-
-/** A short human reason from any thrown value, for wrapping foreign errors in a message-free way. */
-export function reasonOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}

@@ -1,4 +1,4 @@
-import type { Metadata, Root } from '@tufjs/models';
+import type { Root } from '@tufjs/models';
 import { NotsotufError } from '../core/errors.js';
 import type { Keystore } from '../tuf/keystore.js';
 import {
@@ -181,9 +181,4 @@ export async function publishDraft(
     written: changes.writtenPaths,
     removeFailures,
   };
-}
-
-/** Root of a draft, or the current one. */
-export function effectiveRoot(state: RepoState, draft: Draft): Metadata<Root> {
-  return draft.root ?? state.root;
 }

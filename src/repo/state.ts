@@ -1,5 +1,4 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { type MetadataByRole, parseMetadataBytes, type RoleName } from '../tuf/metadata.js';
 import { RepoLayout } from './layout.js';
@@ -93,9 +92,4 @@ export async function loadRepoState(repoDir: string): Promise<RepoState> {
     );
   }
   return { layout, root, timestamp, snapshot, targets, rootVersions };
-}
-
-/** Path of a file in the metadata directory (for callers that only have the repo dir). */
-export function metadataFile(repoDir: string, name: string): string {
-  return join(repoDir, 'metadata', name);
 }

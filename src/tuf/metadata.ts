@@ -158,8 +158,3 @@ export function meetsThreshold(root: Root, role: RoleName, md: AnyMetadata): boo
   const count = countSignatures(root, role, md);
   return count.valid.length >= count.threshold;
 }
-
-/** Deep copy through JSON, so a change to the copy never alters the loaded original. */
-export function cloneMetadata<R extends RoleName>(role: R, md: MetadataByRole[R]): MetadataByRole[R] {
-  return parseMetadata(role, md.toJSON(), `${role} (copy)`);
-}

@@ -77,11 +77,6 @@ function extendBackward(old: Uint8Array, o: number, neu: Uint8Array, n: number, 
  */
 export const hashMatcher: Matcher = (old, neu) => matchByHash(old, neu, ACCEPT);
 
-/** The hash matcher with another minimum length for matches at a new offset. */
-export function hashMatcherWith(accept: number): Matcher {
-  return (old, neu) => matchByHash(old, neu, accept);
-}
-
 function matchByHash(old: Uint8Array, neu: Uint8Array, accept: number): Match[] {
   const matches: Match[] = [];
   if (old.length < SEED || neu.length < SEED) return matches;
