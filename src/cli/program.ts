@@ -5,6 +5,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintain.js';
 import { registerPatch } from './commands/patch.js';
 import { registerRelease } from './commands/release.js';
+import { registerServe } from './commands/serve.js';
 import { collect } from './context.js';
 
 export function packageVersion(): string {
@@ -40,5 +41,6 @@ export function buildProgram(): Command {
   registerRelease(program);
   registerMaintenance(program);
   registerPatch(program);
+  registerServe(program);
   return program;
 }
