@@ -25,6 +25,7 @@ import {
   draftAddRelease,
   draftPruneReleases,
   draftRemoveRelease,
+  targetEntries,
 } from './release-ops.js';
 import {
   assertNothingStaged,
@@ -112,14 +113,7 @@ export class Repository {
   /** Releases per app name (the app itself and its `<app>-<os>-<arch>` platforms), ascending by version. */
   async releases(): Promise<Map<string, Release[]>> {
     const state = await this.loadState();
-    return groupReleases(
-      Object.values(state.targets.signed.targets).map((t) => ({
-        name: t.path,
-        length: t.length,
-        hashes: t.hashes,
-        custom: t.unrecognizedFields['custom'],
-      })),
-    );
+    return groupReleases(targetEntries(state.targets));
   }
 
   /** Whether a change waits in the staging area for more signatures. */

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,10 +38,8 @@ export async function verifyRepository(repoDir: string): Promise<VerifyReport> {
   try {
     const clientMeta = join(work, 'metadata');
     const clientTargets = join(work, 'targets');
-    await Promise.all([
-      import('node:fs/promises').then((fs) => fs.mkdir(clientMeta)),
-      import('node:fs/promises').then((fs) => fs.mkdir(clientTargets)),
-    ]);
+    await mkdir(clientMeta);
+    await mkdir(clientTargets);
     // Trust the oldest root on disk, so every rotation since is checked like an old client would.
     const names = await readdir(metadataDir).catch(() => [] as string[]);
     const firstRoot = names.includes('1.root.json') ? '1.root.json' : 'root.json';
