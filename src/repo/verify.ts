@@ -1,9 +1,8 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Updater } from 'tuf-js';
-import { FileFetcher } from '../client/fetch/file-fetcher.js';
+import { ResilientFetcher } from '../client/fetch/index.js';
 import { parseTargetCustom } from '../core/custom-metadata.js';
 import { isNotsotufError } from '../core/errors.js';
 
@@ -44,12 +43,16 @@ export async function verifyRepository(repoDir: string): Promise<VerifyReport> {
     const names = await readdir(metadataDir).catch(() => [] as string[]);
     const firstRoot = names.includes('1.root.json') ? '1.root.json' : 'root.json';
     await copyFile(join(metadataDir, firstRoot), join(clientMeta, 'root.json'));
+    // Plain directories are read from the file system; a missing file answers 404 like a web server.
+    const fetcher = new ResilientFetcher([
+      { metadataUrl: metadataDir, targetsUrl: join(repoDir, 'targets') },
+    ]);
     const updater = new Updater({
       metadataDir: clientMeta,
-      metadataBaseUrl: `${pathToFileURL(metadataDir).href}/`,
+      metadataBaseUrl: fetcher.metadataBaseUrl,
       targetDir: clientTargets,
-      targetBaseUrl: `${pathToFileURL(join(repoDir, 'targets')).href}/`,
-      fetcher: new FileFetcher(),
+      targetBaseUrl: fetcher.targetBaseUrl,
+      fetcher,
     });
     try {
       await updater.refresh();
