@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerClient } from './commands/client.js';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintain.js';
@@ -42,5 +43,6 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerPatch(program);
   registerServe(program);
+  registerClient(program);
   return program;
 }

@@ -48,6 +48,20 @@ export type ErrorCode =
   | 'PATCH_INVALID'
   | 'PATCH_CODEC_UNKNOWN'
   | 'PATCH_RESULT_MISMATCH'
+  // client: metadata and downloads
+  | 'METADATA_ROLLBACK'
+  | 'METADATA_SIGNATURE_INVALID'
+  | 'DOWNLOAD_FAILED'
+  | 'DOWNLOAD_STALLED'
+  | 'DOWNLOAD_TOO_LARGE'
+  | 'TARGET_VERIFY_FAILED'
+  | 'UPDATE_NOT_CHECKED'
+  | 'CACHE_LOCKED'
+  // archives being extracted
+  | 'ARCHIVE_INVALID'
+  | 'ARCHIVE_UNSAFE'
+  // installing
+  | 'INSTALL_FAILED'
   // environment
   | 'IO_ERROR'
   | 'ABORTED';

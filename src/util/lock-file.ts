@@ -29,6 +29,7 @@ export async function acquireLock(
   path: string,
   what: string,
   staleMs = DEFAULT_LOCK_STALE_MS,
+  code: 'REPO_LOCKED' | 'CACHE_LOCKED' = 'REPO_LOCKED',
 ): Promise<() => Promise<void>> {
   const info: LockInfo = { pid: process.pid, host: hostname(), created: Date.now() };
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -63,7 +64,7 @@ export async function acquireLock(
         continue;
       }
       throw new NotsotufError(
-        'REPO_LOCKED',
+        code,
         `${what} is locked by another notsotuf process${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}.`,
         {
           path,
@@ -73,5 +74,5 @@ export async function acquireLock(
       );
     }
   }
-  throw new NotsotufError('REPO_LOCKED', `${what} is locked.`, { path });
+  throw new NotsotufError(code, `${what} is locked.`, { path });
 }

@@ -1,0 +1,457 @@
+/**
+ * The Client an app embeds: check → download (patch chain or full archive, through tuf-js) → rebuild and verify →
+ * extract → install. Every decision is made by the pure functions in `plan/`; this class gathers their inputs and
+ * executes their result, holding the cache lock while it works. It never prints, prompts or exits.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { extractTar } from '../archive/index.js';
+import { isNotsotufError, NotsotufError } from '../core/errors.js';
+import { groupReleases, type Release, type ReleaseFile } from '../core/releases.js';
+import { compareVersions, parseVersion, type Version } from '../core/version.js';
+import type { InstallOutcome, InstallStrategy } from '../install/index.js';
+import { inPlaceStrategy } from '../install/index.js';
+import { codecNames } from '../patch/registry.js';
+import { acquireLock } from '../util/lock-file.js';
+import { CacheDir } from './cache-dir.js';
+import { ClientEvents } from './events.js';
+import { ResilientFetcher } from './fetch/index.js';
+import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
+import { cachedArchiveFacts, planUpdate, type UpdatePlan } from './plan/plan-update.js';
+import { selectRelease } from './plan/select-release.js';
+import { ProgressMeter } from './progress-meter.js';
+import {
+  applyPatchChain,
+  inspectCachedArchive,
+  storeArchive,
+  unpackArchive,
+  type VerifiedTar,
+} from './rebuild.js';
+import { refreshTrustedMetadata, type TrustedMetadata } from './trusted-metadata.js';
+import { describePlan, type UpdateInfo } from './update-info.js';
+
+type PlannedUpdate = UpdatePlan & { kind: 'update' };
+
+/** A downloaded, verified update waiting to be installed. */
+export interface DownloadedUpdate {
+  readonly version: string;
+  /** The release's archive in the cache (rebuilt from patches, or as published). */
+  readonly archivePath: string;
+  /** How it was obtained; `full` after a patch failed says so in `fellBack`. */
+  readonly method: 'patch' | 'full';
+  readonly fellBack: boolean;
+  /** Bytes downloaded. */
+  readonly bytes: number;
+}
+
+export interface InstallResult {
+  readonly version: string;
+  readonly outcome: InstallOutcome;
+}
+
+export interface OperationOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** How long the metadata of a check may be used for the download that follows it. */
+const SESSION_REUSE_MS = 5 * 60 * 1000;
+
+// Failures of the patch route after which the full archive is worth a try; anything else (abort, lock, disk)
+// would fail the same way again.
+const FALLBACK_CODES = new Set([
+  'PATCH_INVALID',
+  'PATCH_RESULT_MISMATCH',
+  'PATCH_CODEC_UNKNOWN',
+  'TARGET_VERIFY_FAILED',
+  'TARGET_FILE_MISMATCH',
+  'DOWNLOAD_FAILED',
+  'DOWNLOAD_TOO_LARGE',
+]);
+// A patch that verified against the signed metadata and still gave a wrong result will never work: remember it.
+const PATCH_BROKEN_CODES = new Set(['PATCH_INVALID', 'PATCH_RESULT_MISMATCH']);
+
+function asNotsotufError(err: unknown): NotsotufError {
+  if (err instanceof NotsotufError) return err;
+  if ((err as Error)?.name === 'AbortError') {
+    return new NotsotufError('ABORTED', 'The update was aborted.', { cause: err });
+  }
+  return new NotsotufError('IO_ERROR', 'The update failed on a file operation.', {
+    cause: err,
+    hint: 'Check that the cache and install directories are writable and the disk is not full.',
+  });
+}
+
+export class Client extends ClientEvents {
+  readonly appName: string;
+  readonly currentVersion: Version;
+  readonly #options: ClientOptions;
+  readonly #cache: CacheDir;
+  readonly #mirrors: readonly Mirror[];
+  readonly #strategy: InstallStrategy;
+  #checked: { plan: PlannedUpdate; info: UpdateInfo } | undefined;
+  #session: { meta: TrustedMetadata; fetcher: ResilientFetcher; at: number } | undefined;
+  #downloaded:
+    | { release: Release; archivePath: string; tar: VerifiedTar; result: DownloadedUpdate }
+    | undefined;
+
+  /** Throws INVALID_ARGUMENT (no repository location) and VERSION_INVALID. */
+  constructor(options: ClientOptions) {
+    super();
+    this.#options = options;
+    this.appName = options.appName;
+    this.currentVersion = parseVersion(options.currentVersion);
+    this.#cache = new CacheDir(options.cacheDir);
+    const mirrors =
+      options.mirrors ??
+      (options.metadataUrl && options.targetsUrl
+        ? [{ metadataUrl: options.metadataUrl, targetsUrl: options.targetsUrl }]
+        : []);
+    if (mirrors.length === 0) {
+      throw new NotsotufError('INVALID_ARGUMENT', 'The client needs a repository location.', {
+        hint: 'Pass metadataUrl and targetsUrl, or mirrors.',
+      });
+    }
+    this.#mirrors = mirrors;
+    this.#strategy = options.installStrategy ?? inPlaceStrategy();
+  }
+
+  /**
+   * Refreshes the trusted metadata and decides whether and how to update. Returns null when the installed version
+   * is the newest in the channel. Throws METADATA_* (the repository did not verify), DOWNLOAD_*, CACHE_LOCKED.
+   */
+  async checkForUpdates(options: OperationOptions = {}): Promise<UpdateInfo | null> {
+    return this.#run(options, async (signal) => {
+      this.emit('checking', { currentVersion: this.currentVersion.raw });
+      await this.#closeSession();
+      await this.#cache.clearWork();
+      this.#checked = undefined;
+      this.#downloaded = undefined;
+      const { meta } = await this.#openSession(signal, false);
+      {
+        const { plan } = await this.#plan(meta, signal);
+        if (plan.kind === 'none') {
+          this.emit('update-not-available', { currentVersion: this.currentVersion.raw });
+          return null;
+        }
+        const info = describePlan(plan, this.currentVersion.raw);
+        this.#checked = { plan, info };
+        this.emit('update-available', info);
+        return info;
+      }
+    });
+  }
+
+  /**
+   * Downloads the update found by the last check along the cheapest verified path, rebuilds the new release's
+   * tar and checks it against the signed size and hash. A patch that fails is remembered and the full archive is
+   * downloaded instead, in the same call. Throws UPDATE_NOT_CHECKED, METADATA_*, DOWNLOAD_*, TARGET_*, ABORTED.
+   */
+  async downloadUpdate(
+    options: OperationOptions & {
+      onProgress?: (p: { bytes: number; total: number; rate: number }) => void;
+    } = {},
+  ): Promise<DownloadedUpdate> {
+    return this.#run(options, async (signal) => {
+      const checked = this.#checked;
+      if (!checked) {
+        throw new NotsotufError('UPDATE_NOT_CHECKED', 'There is no update to download.', {
+          hint: 'Call checkForUpdates() first; download only when it returned an update.',
+        });
+      }
+      const { meta, fetcher } = await this.#openSession(signal, true);
+      try {
+        // The metadata may have moved on since the check: plan again.
+        const { plan, baseTar } = await this.#plan(meta, signal);
+        if (
+          plan.kind === 'none' ||
+          compareVersions(plan.release.version, checked.plan.release.version) !== 0
+        ) {
+          throw new NotsotufError('UPDATE_NOT_CHECKED', 'The repository changed since the last check.', {
+            hint: 'Check for updates again.',
+          });
+        }
+        const meter = new ProgressMeter(plan.method.bytes);
+        fetcher.onProgress = (p) => {
+          const rate = meter.add(p.delta);
+          const file = p.url.slice(p.url.lastIndexOf('/') + 1);
+          this.emit('download-progress', { bytes: meter.bytes, total: meter.total, rate, file });
+          options.onProgress?.({ bytes: meter.bytes, total: meter.total, rate });
+        };
+        const work = join(this.#cache.workDir, `new-${plan.release.version.normalized}.tar`);
+        let fellBack = false;
+        let tar: VerifiedTar | undefined;
+        let archivePath = this.#cache.targetPath(plan.archive.name);
+        if (plan.method.kind === 'patch' && baseTar) {
+          try {
+            tar = await this.#viaPatches(meta, plan.method.patches, baseTar, work, signal);
+            await storeArchive(tar, archivePath, signal);
+          } catch (err) {
+            const e = asNotsotufError(err);
+            if (!FALLBACK_CODES.has(e.code)) throw e;
+            const failed = plan.method.patches.find((p) => p.name === e.details['patch']);
+            if (failed && PATCH_BROKEN_CODES.has(e.code)) await this.#cache.markPatchFailed(failed);
+            this.emit('warning', {
+              message: `The patch update failed (${e.code}); downloading the full archive.`,
+              cause: e,
+            });
+            fellBack = true;
+          }
+        }
+        if (!tar) {
+          if (fellBack) meter.extend(plan.archive.length);
+          archivePath = this.#cache.targetPath(plan.archive.name);
+          await meta.downloadTarget(plan.archive.name, archivePath);
+          this.emit('verifying', { name: plan.archive.name });
+          tar = await unpackArchive(archivePath, plan.archive, work, this.#maxTarSize(), signal);
+        }
+        const result: DownloadedUpdate = {
+          version: plan.release.version.raw,
+          archivePath,
+          method: fellBack || plan.method.kind === 'full' ? 'full' : 'patch',
+          fellBack,
+          bytes: meter.bytes,
+        };
+        this.#downloaded = { release: plan.release, archivePath, tar, result };
+        return result;
+      } finally {
+        fetcher.onProgress = undefined;
+        await this.#closeSession();
+      }
+    });
+  }
+
+  /**
+   * Extracts the downloaded update safely into a fresh staging directory and installs it with the install
+   * strategy (default in place). Returns the outcome: `installed`, or `handover` when the app must quit for a
+   * helper to finish (Windows). Throws UPDATE_NOT_CHECKED, ARCHIVE_UNSAFE, ARCHIVE_INVALID, INSTALL_FAILED, ABORTED.
+   */
+  async installUpdate(
+    options: OperationOptions & { strategy?: InstallStrategy } = {},
+  ): Promise<InstallResult> {
+    return this.#run(options, async (signal) => {
+      const downloaded = this.#downloaded;
+      if (!downloaded) {
+        throw new NotsotufError('UPDATE_NOT_CHECKED', 'There is no downloaded update to install.', {
+          hint: 'Call checkForUpdates() and downloadUpdate() first.',
+        });
+      }
+      const version = downloaded.release.version.raw;
+      this.emit('extracting', { version });
+      const staging = join(this.#cache.workDir, `staging-${downloaded.release.version.normalized}`);
+      // Never reuse a staging tree: a failed attempt may have left one behind.
+      await rm(staging, { recursive: true, force: true });
+      await extractTar(downloaded.tar.path, staging, {
+        maxTarSize: downloaded.tar.size,
+        ...(signal ? { signal } : {}),
+      });
+      const strategy = options.strategy ?? this.#strategy;
+      const outcome = await strategy
+        .install({
+          sourceDir: staging,
+          installDir: this.#options.installDir,
+          version,
+          ...(signal ? { signal } : {}),
+          onStep: (step) => this.emit('installing', step),
+          onWarning: (message, cause) => this.emit('warning', { message, cause }),
+        })
+        .catch(async (err: unknown) => {
+          await rm(staging, { recursive: true, force: true });
+          throw err;
+        });
+      // A handover keeps the staging tree: the helper copies from it after the app quits.
+      // Past the point of no return: cache housekeeping is best effort.
+      if (outcome.kind === 'installed') {
+        const keep = basename(downloaded.archivePath);
+        await this.#cache
+          .prune(this.appName, keep)
+          .catch((err) => this.emit('warning', { message: 'Could not clean the update cache.', cause: err }));
+        await this.#cache.clearWork().catch(() => {});
+      }
+      this.#checked = undefined;
+      this.#downloaded = undefined;
+      this.emit('done', { version, outcome: outcome.kind });
+      return { version, outcome };
+    });
+  }
+
+  /**
+   * check → (confirm) → download → install in one call. Resolves to null when there is no update or `confirm`
+   * declined it.
+   */
+  async update(
+    options: OperationOptions & {
+      confirm?: (info: UpdateInfo) => boolean | Promise<boolean>;
+      onProgress?: (p: { bytes: number; total: number; rate: number }) => void;
+    } = {},
+  ): Promise<(InstallResult & { info: UpdateInfo; download: DownloadedUpdate }) | null> {
+    const info = await this.checkForUpdates(options);
+    if (!info) return null;
+    if (options.confirm && !(await options.confirm(info))) return null;
+    const download = await this.downloadUpdate(options);
+    const result = await this.installUpdate(options);
+    return { ...result, info, download };
+  }
+
+  async #run<T>(
+    options: OperationOptions,
+    body: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    try {
+      options.signal?.throwIfAborted();
+      await this.#cache.create();
+      const release = await acquireLock(
+        this.#cache.lockPath,
+        `The update cache ${this.#cache.dir}`,
+        undefined,
+        'CACHE_LOCKED',
+      );
+      try {
+        return await body(options.signal);
+      } finally {
+        await release();
+      }
+    } catch (err) {
+      const e = asNotsotufError(err);
+      this.emit('error', e);
+      throw e;
+    }
+  }
+
+  /**
+   * The trusted metadata of the last refresh. A download right after its check reuses it (no second round of
+   * requests); after SESSION_REUSE_MS the metadata is refreshed again, since tuf-js checks expiry against the time
+   * of the refresh.
+   */
+  async #openSession(
+    signal: AbortSignal | undefined,
+    reuse: boolean,
+  ): Promise<{ meta: TrustedMetadata; fetcher: ResilientFetcher }> {
+    const open = this.#session;
+    if (reuse && open && Date.now() - open.at < SESSION_REUSE_MS) {
+      open.fetcher.signal = signal;
+      return open;
+    }
+    await this.#closeSession();
+    const fetcher = this.#fetcher(signal);
+    const meta = await this.#refresh(fetcher);
+    this.#session = { meta, fetcher, at: Date.now() };
+    return this.#session;
+  }
+
+  async #closeSession(): Promise<void> {
+    const open = this.#session;
+    this.#session = undefined;
+    await open?.meta.close();
+  }
+
+  #maxTarSize(): number {
+    return this.#options.maxUnsignedTarSize ?? DEFAULT_CLIENT_OPTIONS.maxUnsignedTarSize;
+  }
+
+  #fetcher(signal: AbortSignal | undefined): ResilientFetcher {
+    const f = this.#options.fetch ?? {};
+    const fetcher = new ResilientFetcher(this.#mirrors, {
+      ...(f.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: f.stallTimeoutMs }),
+      ...(f.retries === undefined ? {} : { retries: f.retries }),
+      ...(f.retryDelayMs === undefined ? {} : { retryDelayMs: f.retryDelayMs }),
+      ...(this.#options.headers ? { headers: this.#options.headers } : {}),
+      userAgent: f.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent,
+      partialDir: this.#cache.partialDir,
+    });
+    fetcher.signal = signal;
+    return fetcher;
+  }
+
+  async #refresh(fetcher: ResilientFetcher): Promise<TrustedMetadata> {
+    const root = this.#options.trustedRoot;
+    const trustedRoot =
+      root instanceof Uint8Array
+        ? root
+        : await readFile(root.path).catch((err) => {
+            throw new NotsotufError('INVALID_ARGUMENT', `Cannot read the trusted root ${root.path}.`, {
+              cause: err,
+              path: root.path,
+              hint: 'Bundle the repository’s root.json with the app and pass its path.',
+            });
+          });
+    return refreshTrustedMetadata({
+      metadataDir: this.#cache.metadataDir,
+      workDir: this.#cache.workDir,
+      trustedRoot,
+      fetcher,
+      onWarning: (message) => this.emit('warning', { message }),
+    });
+  }
+
+  async #plan(
+    meta: TrustedMetadata,
+    signal?: AbortSignal,
+  ): Promise<{ plan: UpdatePlan; baseTar?: VerifiedTar }> {
+    const releases = groupReleases(meta.targets).get(this.appName) ?? [];
+    const channel = this.#options.channel ?? DEFAULT_CLIENT_OPTIONS.channel;
+    const ignoreRequired = this.#options.ignoreRequired ?? DEFAULT_CLIENT_OPTIONS.ignoreRequired;
+    const allowPatches = this.#options.allowPatches ?? DEFAULT_CLIENT_OPTIONS.allowPatches;
+    const base = { releases, current: this.currentVersion, channel, ignoreRequired };
+    // Only look at the cached archive (which costs a decompression) when there is something to patch to.
+    let inspected: Awaited<ReturnType<typeof inspectCachedArchive>> = { state: 'missing' };
+    if (allowPatches && selectRelease(base)) {
+      const cached = await this.#cache.findArchive(this.appName, this.currentVersion);
+      const tarPath = join(this.#cache.workDir, `base-${this.currentVersion.normalized}.tar`);
+      await rm(tarPath, { force: true });
+      inspected = await inspectCachedArchive(
+        cached,
+        cachedArchiveFacts(releases, this.currentVersion),
+        tarPath,
+        this.#maxTarSize(),
+        signal,
+      );
+      if (inspected.state === 'mismatch') {
+        this.emit('warning', {
+          message:
+            'The cached archive of the installed version does not match the metadata; it will not be used.',
+        });
+      }
+    }
+    const plan = planUpdate({
+      ...base,
+      allowPatches,
+      cachedArchive: inspected.state,
+      failedPatches: await this.#cache.failedPatches(),
+      knownCodecs: new Set(codecNames()),
+    });
+    return inspected.tar ? { plan, baseTar: inspected.tar } : { plan };
+  }
+
+  async #viaPatches(
+    meta: TrustedMetadata,
+    patches: readonly ReleaseFile[],
+    base: VerifiedTar,
+    outPath: string,
+    signal: AbortSignal | undefined,
+  ): Promise<VerifiedTar> {
+    const downloaded = [];
+    for (const file of patches) {
+      const path = this.#cache.targetPath(file.name);
+      try {
+        await meta.downloadTarget(file.name, path);
+      } catch (err) {
+        throw isNotsotufError(err)
+          ? new NotsotufError(err.code, err.message, {
+              cause: err,
+              details: { ...err.details, patch: file.name },
+            })
+          : err;
+      }
+      downloaded.push({ file, path });
+    }
+    return applyPatchChain({
+      base,
+      patches: downloaded,
+      outPath,
+      ...(signal ? { signal } : {}),
+      onPatch: (index, file) => {
+        this.emit('patching', { index, count: patches.length, name: file.name });
+      },
+    });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What the Client reports while it works. The library never prints: apps (and the CLI) listen to these events
+ * and render them as they like.
+ */
+import type { NotsotufError } from '../core/errors.js';
+import type { InstallStep } from '../install/index.js';
+import type { UpdateInfo } from './update-info.js';
+
+export interface DownloadProgressEvent {
+  /** Bytes received so far across every file of the plan. */
+  readonly bytes: number;
+  /** Bytes the whole plan downloads (signed lengths). */
+  readonly total: number;
+  /** Bytes per second, averaged over the last few seconds. */
+  readonly rate: number;
+  /** The target being downloaded now. */
+  readonly file: string;
+}
+
+/** Event name → payload. */
+export interface ClientEventMap {
+  checking: { readonly currentVersion: string };
+  'update-available': UpdateInfo;
+  'update-not-available': { readonly currentVersion: string };
+  'download-progress': DownloadProgressEvent;
+  /** A patch of the chain is being applied (index from 1). */
+  patching: { readonly index: number; readonly count: number; readonly name: string };
+  /** Checking a rebuilt or downloaded archive against the signed size and hash. */
+  verifying: { readonly name: string };
+  extracting: { readonly version: string };
+  installing: InstallStep;
+  done: { readonly version: string; readonly outcome: 'installed' | 'handover' };
+  /** Something went wrong but the client recovered (e.g. a failed patch, replaced by the full archive). */
+  warning: { readonly message: string; readonly cause?: unknown };
+  error: NotsotufError;
+}
+
+export type ClientEventName = keyof ClientEventMap;
+export type ClientListener<K extends ClientEventName> = (payload: ClientEventMap[K]) => void;
+
+/** A minimal typed event emitter (listener errors are not the client's business: they are reported as warnings). */
+export class ClientEvents {
+  readonly #listeners = new Map<ClientEventName, Set<ClientListener<never>>>();
+
+  on<K extends ClientEventName>(event: K, listener: ClientListener<K>): () => void {
+    const set = this.#listeners.get(event) ?? new Set();
+    set.add(listener as ClientListener<never>);
+    this.#listeners.set(event, set);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends ClientEventName>(event: K, listener: ClientListener<K>): void {
+    this.#listeners.get(event)?.delete(listener as ClientListener<never>);
+  }
+
+  protected emit<K extends ClientEventName>(event: K, payload: ClientEventMap[K]): void {
+    for (const listener of this.#listeners.get(event) ?? []) {
+      try {
+        (listener as ClientListener<K>)(payload);
+      } catch (err) {
+        if (event !== 'warning') this.emit('warning', { message: `A ${event} listener threw.`, cause: err });
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/** Options of the Client, with every default in one place. */
+import type { InstallStrategy } from '../install/index.js';
+import type { Channel } from './plan/select-release.js';
+
+/** One place the repository is served from: URLs (`https://`, `file://`) or local directory paths. */
+export interface Mirror {
+  readonly metadataUrl: string;
+  readonly targetsUrl: string;
+}
+
+export interface ClientOptions {
+  /** The app's name as in target names (`<appName>-<version>.tar.gz`). */
+  readonly appName: string;
+  /** The version running now (PEP 440 or semver). */
+  readonly currentVersion: string;
+  /** Where the app is installed (what an update replaces). */
+  readonly installDir: string;
+  /** The client's own directory: metadata cache, archives, partial downloads, scratch space. */
+  readonly cacheDir: string;
+  /** Base URL (or directory) of the metadata; give this and `targetsUrl`, or `mirrors`. */
+  readonly metadataUrl?: string;
+  readonly targetsUrl?: string;
+  /** Several copies of the repository, tried in order. */
+  readonly mirrors?: readonly Mirror[];
+  /** The root.json the app bundles (its bytes, or a file to read them from): the trust anchor. */
+  readonly trustedRoot: Uint8Array | { readonly path: string };
+  /** Default `final`. */
+  readonly channel?: Channel;
+  /** Jump over releases marked required (tufup's `ignore_required`). Default false. */
+  readonly ignoreRequired?: boolean;
+  /** Default true; false always downloads full archives (tufup's `patch=False`). */
+  readonly allowPatches?: boolean;
+  /** Extra HTTP headers on every request (authorization). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly fetch?: {
+    /** Abort a request that receives no byte for this long. Default 30 s. */
+    readonly stallTimeoutMs?: number;
+    /** Extra attempts per mirror for transient failures. Default 3. */
+    readonly retries?: number;
+    /** First backoff delay, doubled each attempt. Default 500 ms. */
+    readonly retryDelayMs?: number;
+    readonly userAgent?: string;
+  };
+  /** How the new release gets into `installDir`. Default: in place (tufup semantics). */
+  readonly installStrategy?: InstallStrategy;
+  /**
+   * Largest uncompressed archive accepted when the metadata does not sign its size (tufup repositories).
+   * Default 16 GiB.
+   */
+  readonly maxUnsignedTarSize?: number;
+}
+
+export const DEFAULT_CLIENT_OPTIONS = {
+  channel: 'final' as Channel,
+  ignoreRequired: false,
+  allowPatches: true,
+  maxUnsignedTarSize: 16 * 1024 ** 3,
+  userAgent: 'notsotuf-client',
+} as const;

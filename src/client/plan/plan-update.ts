@@ -1,0 +1,150 @@
+/**
+ * How to get from the installed version to the selected release: a chain of patches or the full archive.
+ * Pure: the caller gathers the facts (trusted releases, state of the cached archive, patches that failed before)
+ * and executes the plan. Improves on tufup by detecting a broken chain before anything is downloaded.
+ */
+import type { Release, ReleaseFile } from '../../core/releases.js';
+import { compareVersions, type Version } from '../../core/version.js';
+import { type Channel, selectRelease } from './select-release.js';
+
+/** tufup's rule: patches are used while their total size is at most this fraction of the full archive. */
+export const DEFAULT_MAX_PATCH_RATIO = 0.8;
+
+/**
+ * What the client knows about its cached archive of the installed version: `verified` (hash matches the signed
+ * metadata), `unverifiable` (present, but the metadata gives no hash to check it against; the patch results are
+ * still verified), `mismatch` (present but not what was published) or `missing`.
+ */
+export type CachedArchiveState = 'verified' | 'unverifiable' | 'mismatch' | 'missing';
+
+/** Why a plan downloads the full archive instead of patches. */
+export type FullReason =
+  | 'patches-disabled'
+  | 'no-cached-archive'
+  | 'cached-archive-mismatch'
+  | 'chain-gap'
+  | 'patch-codec-unknown'
+  | 'patch-failed'
+  | 'patches-too-large';
+
+export type UpdateMethod =
+  | { readonly kind: 'patch'; readonly patches: readonly ReleaseFile[]; readonly bytes: number }
+  | {
+      readonly kind: 'full';
+      readonly archive: ReleaseFile;
+      readonly bytes: number;
+      readonly reason: FullReason;
+    };
+
+export type UpdatePlan =
+  | { readonly kind: 'none' }
+  | {
+      readonly kind: 'update';
+      readonly release: Release;
+      /** The archive of `release`, the fallback when a patch fails. */
+      readonly archive: ReleaseFile;
+      readonly method: UpdateMethod;
+    };
+
+export interface PlanInput {
+  /** The app's releases from trusted metadata, ascending. */
+  readonly releases: readonly Release[];
+  readonly current: Version;
+  readonly channel: Channel;
+  readonly ignoreRequired?: boolean;
+  /** False forces the full archive (tufup's `patch=False`). */
+  readonly allowPatches: boolean;
+  readonly cachedArchive: CachedArchiveState;
+  /** Keys (see {@link failedPatchKey}) of patches that produced a wrong result before. */
+  readonly failedPatches: ReadonlySet<string>;
+  /** Patch codecs this client can apply. */
+  readonly knownCodecs: ReadonlySet<string>;
+  /** Default {@link DEFAULT_MAX_PATCH_RATIO}. */
+  readonly maxPatchRatio?: number;
+}
+
+/**
+ * Identifies one published patch: the name and its hash, so a patch re-published under the same name gets a
+ * new chance.
+ */
+export function failedPatchKey(file: Pick<ReleaseFile, 'name' | 'sha256'>): string {
+  return `${file.name}@${file.sha256 ?? ''}`;
+}
+
+/** The patch codec of a release file; tufup patches carry none and are bsdiff4. */
+export function patchCodecOf(file: ReleaseFile): string {
+  return file.patchCodec ?? 'bsdiff4';
+}
+
+/**
+ * The patches leading from `current` to `target`, in the order to apply them, or `undefined` when the chain is
+ * broken: every release after `current` up to `target` (pre-releases included, whatever the channel: the chain is
+ * linear over all releases) must have a patch with the signed size and hash of its result, and `current` itself must be a known release, since the first
+ * patch was made against the release just before it.
+ */
+export function patchChain(
+  releases: readonly Release[],
+  current: Version,
+  target: Version,
+): ReleaseFile[] | undefined {
+  const index = releases.findIndex((r) => compareVersions(r.version, current) === 0);
+  if (index < 0) return undefined;
+  const chain: ReleaseFile[] = [];
+  for (const release of releases.slice(index + 1)) {
+    if (compareVersions(release.version, target) > 0) break;
+    // A patch without the signed size and hash of its result could not be verified: unusable.
+    const patch = release.patch;
+    if (!patch || patch.tarSize === undefined || patch.tarHash === undefined) return undefined;
+    chain.push(patch);
+  }
+  return chain.length > 0 ? chain : undefined;
+}
+
+function full(archive: ReleaseFile, reason: FullReason): UpdateMethod {
+  return { kind: 'full', archive, bytes: archive.length, reason };
+}
+
+/** Chooses the release and the cheapest safe way to it. */
+export function planUpdate(input: PlanInput): UpdatePlan {
+  const release = selectRelease(input);
+  if (!release?.archive) return { kind: 'none' };
+  const archive = release.archive;
+  const method = chooseMethod(input, release, archive);
+  return { kind: 'update', release, archive, method };
+}
+
+function chooseMethod(input: PlanInput, release: Release, archive: ReleaseFile): UpdateMethod {
+  if (!input.allowPatches) return full(archive, 'patches-disabled');
+  if (input.cachedArchive === 'missing') return full(archive, 'no-cached-archive');
+  if (input.cachedArchive === 'mismatch') return full(archive, 'cached-archive-mismatch');
+  const chain = patchChain(input.releases, input.current, release.version);
+  if (!chain) return full(archive, 'chain-gap');
+  if (chain.some((p) => !input.knownCodecs.has(patchCodecOf(p)))) return full(archive, 'patch-codec-unknown');
+  if (chain.some((p) => input.failedPatches.has(failedPatchKey(p)))) return full(archive, 'patch-failed');
+  const bytes = chain.reduce((sum, p) => sum + p.length, 0);
+  const ratio = input.maxPatchRatio ?? DEFAULT_MAX_PATCH_RATIO;
+  if (bytes > ratio * archive.length) return full(archive, 'patches-too-large');
+  return { kind: 'patch', patches: chain, bytes };
+}
+
+/** What the signed metadata says the cached archive of `current` must be; fields are absent when not published. */
+export interface CachedArchiveFacts {
+  /** The published `.tar.gz` (a cached copy downloaded in full has exactly these bytes). */
+  readonly archive?: ReleaseFile;
+  /** The uncompressed tar (a cached copy rebuilt from patches has this tar, in different gzip bytes). */
+  readonly tarSize?: number;
+  readonly tarHash?: string;
+}
+
+/** The facts to check a cached archive of `current` against: its archive entry, else the patch that produced it. */
+export function cachedArchiveFacts(releases: readonly Release[], current: Version): CachedArchiveFacts {
+  const release = releases.find((r) => compareVersions(r.version, current) === 0);
+  if (!release) return {};
+  const tar = release.archive?.tarHash !== undefined ? release.archive : release.patch;
+  return {
+    ...(release.archive ? { archive: release.archive } : {}),
+    ...(tar?.tarSize !== undefined && tar.tarHash !== undefined
+      ? { tarSize: tar.tarSize, tarHash: tar.tarHash }
+      : {}),
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Turning downloaded, TUF-verified files into the new release's tar, and checking it against the signed size and
+ * sha256 before anything is extracted. Patches are applied in version order to the tar of the installed version;
+ * a full archive is decompressed with its size capped by the signed tar size (a gzip bomb stops there).
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { gunzipToFile } from '../archive/index.js';
+import { NotsotufError } from '../core/errors.js';
+import type { ReleaseFile } from '../core/releases.js';
+import { applyPatchFile } from '../patch/registry.js';
+import { tempPathFor } from '../util/atomic-write.js';
+import { digestsEqual, hashFile } from '../util/hash-file.js';
+import type { CachedArchiveFacts, CachedArchiveState } from './plan/plan-update.js';
+
+/** The tar of a verified archive, ready to patch or extract. */
+export interface VerifiedTar {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/**
+ * Checks the cached archive of the installed version against the signed metadata: the published `.tar.gz` bytes,
+ * or (for an archive rebuilt from patches) the signed tar inside. Returns the state and, unless it is `missing` or
+ * `mismatch`, its tar decompressed to `tarPath`.
+ */
+export async function inspectCachedArchive(
+  archivePath: string | undefined,
+  facts: CachedArchiveFacts,
+  tarPath: string,
+  maxTarSize: number,
+  signal?: AbortSignal,
+): Promise<{ state: CachedArchiveState; tar?: VerifiedTar }> {
+  if (!archivePath) return { state: 'missing' };
+  let gzipMatches = false;
+  if (facts.archive?.sha256) {
+    const gz = await hashFile(archivePath, signal).catch(() => undefined);
+    if (!gz) return { state: 'missing' };
+    gzipMatches = gz.size === facts.archive.length && digestsEqual(gz.sha256, facts.archive.sha256);
+  }
+  let tar: { size: number; sha256: string };
+  try {
+    tar = await gunzipToFile(archivePath, tarPath, {
+      maxSize: facts.tarSize ?? maxTarSize,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    if (err instanceof NotsotufError && err.code === 'ABORTED') throw err;
+    return { state: 'mismatch' };
+  }
+  const verified: VerifiedTar = { path: tarPath, ...tar };
+  if (facts.tarHash !== undefined) {
+    const ok = tar.size === facts.tarSize && digestsEqual(tar.sha256, facts.tarHash);
+    if (!ok) await rm(tarPath, { force: true });
+    return ok ? { state: 'verified', tar: verified } : { state: 'mismatch' };
+  }
+  return { state: gzipMatches ? 'verified' : 'unverifiable', tar: verified };
+}
+
+/** Decompresses a TUF-verified full archive and checks its tar against the signed size and hash when published. */
+export async function unpackArchive(
+  archivePath: string,
+  archive: ReleaseFile,
+  tarPath: string,
+  maxTarSize: number,
+  signal?: AbortSignal,
+): Promise<VerifiedTar> {
+  const tar = await gunzipToFile(archivePath, tarPath, {
+    maxSize: archive.tarSize ?? maxTarSize,
+    ...(signal ? { signal } : {}),
+  });
+  if (
+    archive.tarHash !== undefined &&
+    (tar.size !== archive.tarSize || !digestsEqual(tar.sha256, archive.tarHash))
+  ) {
+    await rm(tarPath, { force: true });
+    throw new NotsotufError(
+      'TARGET_FILE_MISMATCH',
+      `The tar inside ${archive.name} does not match its signed hash.`,
+      {
+        path: archivePath,
+        hint: 'The repository is inconsistent; report it to the publisher. Nothing was installed.',
+        details: { expected: { size: archive.tarSize, sha256: archive.tarHash }, actual: tar },
+      },
+    );
+  }
+  return { path: tarPath, ...tar };
+}
+
+/** A patch of the chain: the signed file and where it was downloaded. */
+export interface DownloadedPatch {
+  readonly file: ReleaseFile;
+  readonly path: string;
+}
+
+/**
+ * Applies `patches` in order, starting from `base`; each result must match the size and sha256 its patch entry
+ * signs. On failure the error's `details.patch` names the patch that failed. Intermediate tars are removed.
+ */
+export async function applyPatchChain(options: {
+  base: VerifiedTar;
+  patches: readonly DownloadedPatch[];
+  outPath: string;
+  signal?: AbortSignal;
+  onPatch?: (index: number, patch: ReleaseFile) => void;
+}): Promise<VerifiedTar> {
+  let current = options.base;
+  for (const [i, patch] of options.patches.entries()) {
+    options.onPatch?.(i + 1, patch.file);
+    const out = i === options.patches.length - 1 ? options.outPath : `${options.outPath}.step${i + 1}`;
+    try {
+      const result = await applyPatchFile({
+        oldPath: current.path,
+        patchPath: patch.path,
+        outPath: out,
+        // planUpdate only chains patches that sign their result.
+        expected: { size: patch.file.tarSize ?? -1, sha256: patch.file.tarHash ?? '' },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (current !== options.base) await rm(current.path, { force: true });
+      current = { path: out, size: result.size, sha256: result.sha256 };
+    } catch (err) {
+      if (current !== options.base) await rm(current.path, { force: true });
+      if (err instanceof NotsotufError) {
+        throw new NotsotufError(err.code, err.message, {
+          cause: err,
+          ...(err.hint ? { hint: err.hint } : {}),
+          details: { ...err.details, patch: patch.file.name },
+        });
+      }
+      throw err;
+    }
+  }
+  return current;
+}
+
+/** Gzips a verified tar into the cache as the new release's archive (the base of the next patch update). */
+export async function storeArchive(
+  tar: VerifiedTar,
+  archivePath: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const tmp = tempPathFor(archivePath);
+  try {
+    await pipeline(
+      createReadStream(tar.path),
+      createGzip({ level: 6 }),
+      createWriteStream(tmp, { flags: 'wx' }),
+      ...(signal ? [{ signal }] : []),
+    );
+    await rename(tmp, archivePath);
+  } catch (err) {
+    throw new NotsotufError('IO_ERROR', `Could not store the archive ${archivePath}.`, {
+      path: archivePath,
+      cause: err,
+      hint: 'Check free disk space in the cache directory.',
+    });
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
