@@ -8,7 +8,8 @@ import { NotsotufError } from '../core/errors.js';
 
 /**
  * Decompresses a `.tar.gz` to a plain tar file, hashing the output as it passes. Stops with TARGET_FILE_MISMATCH
- * once the output exceeds `maxSize` (a gzip bomb never fills the disk).
+ * once the output exceeds `maxSize` (a gzip bomb never fills the disk) or the gzip data is invalid; a file-system
+ * failure reading or writing is IO_ERROR.
  */
 export async function gunzipToFile(
   src: string,
@@ -47,6 +48,14 @@ export async function gunzipToFile(
     if (err instanceof NotsotufError) throw err;
     if ((err as Error).name === 'AbortError') {
       throw new NotsotufError('ABORTED', 'Decompression was aborted.', { cause: err });
+    }
+    // A file-system failure (disk full, file too large, permissions) says nothing about the archive's bytes.
+    if (typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+      throw new NotsotufError('IO_ERROR', `Could not decompress ${src} to ${dst}.`, {
+        path: dst,
+        cause: err,
+        hint: 'Check that the directory is writable and the disk is not full.',
+      });
     }
     throw new NotsotufError('TARGET_FILE_MISMATCH', `${src} is not a valid gzip file.`, {
       path: src,

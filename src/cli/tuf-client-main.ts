@@ -24,19 +24,24 @@ function fail(message: string): never {
   throw Object.assign(new Error(message), { usage: true });
 }
 
+const OPTIONS = {
+  'metadata-dir': { type: 'string' },
+  'metadata-url': { type: 'string' },
+  'target-name': { type: 'string', multiple: true },
+  'target-base-url': { type: 'string' },
+  'target-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'metadata-dir': { type: 'string' },
-      'metadata-url': { type: 'string' },
-      'target-name': { type: 'string', multiple: true },
-      'target-base-url': { type: 'string' },
-      'target-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const parsed = (() => {
+    try {
+      return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  })();
+  const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;

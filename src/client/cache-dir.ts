@@ -1,7 +1,7 @@
 /**
  * The client's cache directory:
  * ```
- * <cacheDir>/metadata/   trusted metadata (root.json … timestamp.json, N.root.json history)
+ * <cacheDir>/metadata/   trusted metadata (root.json … timestamp.json; root-history/N.root.json)
  * <cacheDir>/targets/    the archive of the installed version (base of the next patch), downloaded patches,
  *                        `<patch>.failed` markers
  * <cacheDir>/partial/    interrupted downloads, resumed next time

@@ -173,7 +173,8 @@ export class Client extends ClientEvents {
         const meter = new ProgressMeter(plan.method.bytes);
         fetcher.onProgress = (p) => {
           const rate = meter.add(p.delta);
-          const file = p.url.slice(p.url.lastIndexOf('/') + 1);
+          // The target name, without the hash prefix of consistent-snapshot URLs.
+          const file = p.url.slice(p.url.lastIndexOf('/') + 1).replace(/^[0-9a-f]{64}\./, '');
           this.emit('download-progress', { bytes: meter.bytes, total: meter.total, rate, file });
           options.onProgress?.({ bytes: meter.bytes, total: meter.total, rate });
         };

@@ -48,7 +48,8 @@ export async function inspectCachedArchive(
       ...(signal ? { signal } : {}),
     });
   } catch (err) {
-    if (err instanceof NotsotufError && err.code === 'ABORTED') throw err;
+    // A local write failure says nothing about the archive; only bad gzip data means it is not what was published.
+    if (err instanceof NotsotufError && (err.code === 'ABORTED' || err.code === 'IO_ERROR')) throw err;
     return { state: 'mismatch' };
   }
   const verified: VerifiedTar = { path: tarPath, ...tar };

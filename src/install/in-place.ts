@@ -76,7 +76,7 @@ type JournalItem =
  * The in-place install strategy (name `in-place`).
  *
  * @example
- * const client = new Client({ ..., install: inPlaceStrategy({ purge: true, exclude: ['logs', '*.log'] }) });
+ * const client = new Client({ ..., installStrategy: inPlaceStrategy({ purge: true, exclude: ['logs', '*.log'] }) });
  * @throws NotsotufError INVALID_ARGUMENT at once for an invalid exclude pattern. `install()` throws
  *   INSTALL_FAILED (the install directory is as before, unless the error says the rollback failed) or ABORTED.
  */

@@ -15,7 +15,7 @@ export interface InstallContext {
   readonly sourceDir: string;
   /** Where the app lives. */
   readonly installDir: string;
-  /** Version being installed (normalized string). */
+  /** Version being installed, as the repository spells it (e.g. `1.1.0`). */
   readonly version: string;
   readonly signal?: AbortSignal;
   /** Called before each step runs. */

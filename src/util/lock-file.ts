@@ -55,9 +55,12 @@ export async function acquireLock(
         (s) => Date.now() - s.mtimeMs,
         () => Number.POSITIVE_INFINITY,
       );
-      // An unreadable lock (another tool's, or damaged) is only taken over once it is old.
+      // On this host the holder's liveness decides (a long download must keep its lock however long it takes);
+      // a lock of another host, or an unreadable one (another tool's, or damaged), is only taken over once old.
       const stale = holder
-        ? Date.now() - holder.created > staleMs || (holder.host === info.host && !processAlive(holder.pid))
+        ? holder.host === info.host
+          ? !processAlive(holder.pid)
+          : Date.now() - holder.created > staleMs
         : age > staleMs;
       if (attempt === 0 && stale) {
         await rm(path, { force: true });

@@ -23,6 +23,11 @@ export interface RunOptions {
   readonly stdin?: 'ignore' | 'open-pipe' | { readonly input: string };
   /** Kill the process after this many ms (default 60 s). */
   readonly timeoutMs?: number;
+  /**
+   * Start node through this command, which gets node's path and arguments after its own, e.g.
+   * `['sh', '-c', 'ulimit -f 8; exec "$0" "$@"']` to run the CLI under a resource limit.
+   */
+  readonly wrapper?: readonly string[];
 }
 
 export interface CliResult {
@@ -70,11 +75,16 @@ export function runNode(argv: readonly string[], options: RunOptions): Promise<C
   const stdinMode = options.stdin ?? 'ignore';
   const timeoutMs = options.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...argv], {
-      cwd: options.cwd,
-      env: cliEnv(options.env),
-      stdio: [stdinMode === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    const [command, ...prefix] = options.wrapper ?? [];
+    const child = spawn(
+      command ?? process.execPath,
+      [...prefix, ...(command ? [process.execPath] : []), ...argv],
+      {
+        cwd: options.cwd,
+        env: cliEnv(options.env),
+        stdio: [stdinMode === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      },
+    );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));

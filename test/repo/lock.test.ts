@@ -71,6 +71,13 @@ describe('repository lock', () => {
     assert.ok(!(await listDir(r.repoDir)).includes('.notsotuf.lock'));
   });
 
+  test('a live holder on this host keeps its lock however old it is (a long download)', async () => {
+    const old = { pid: process.pid, host: hostname(), created: Date.now() - 10 * DEFAULT_LOCK_STALE_MS };
+    await writeFile(lockPath, JSON.stringify(old));
+    await expectCode((await r.open()).addRelease({ bundleDir: bundle, version: '3.5.0' }), 'REPO_LOCKED');
+    await rm(lockPath, { force: true });
+  });
+
   test('a lock from another host is respected while fresh, taken over once older than the stale limit', async () => {
     const other = { pid: process.pid, host: `not-${hostname()}` };
     await writeFile(lockPath, JSON.stringify({ ...other, created: Date.now() }));

@@ -142,6 +142,8 @@ export function registerClient(program: Command): void {
         if (!out.json) process.stderr.write(`${describe(info)}\n`);
       });
       const result = await c.update();
+      // Windows: running files cannot be replaced; the helper finishes once this process has exited.
+      if (result?.outcome.kind === 'handover') await result.outcome.handover.start();
       printResult(
         out,
         result
@@ -159,9 +161,11 @@ export function registerClient(program: Command): void {
             }
           : { ok: true, updated: false },
         () =>
-          result
-            ? `installed ${result.version} into ${flags.installDir} (${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
-            : `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
+          result?.outcome.kind === 'handover'
+            ? `${result.version} downloaded and verified; a helper installs it into ${flags.installDir} once this command exits (log: ${result.outcome.handover.logFile})`
+            : result
+              ? `installed ${result.version} into ${flags.installDir} (${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
+              : `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
       );
     });
 }
