@@ -36,8 +36,8 @@ describe('client: faults on the wire', () => {
     await cleanup();
   });
 
-  /** A fresh install of 1.0.0 and a client that talks to the repository through a faulty proxy. */
-  async function setup(rules: { match: RegExp; fault: Fault; times?: number }[], cacheArchive = false) {
+  /** A fresh install of 1.0.0 (its archive kept in the client cache when `cacheArchive`). */
+  async function installed(cacheArchive: boolean) {
     const name = `case-${n++}`;
     const installDir = join(work, name, 'app');
     const cacheDir = join(work, name, 'cache');
@@ -49,6 +49,12 @@ describe('client: faults on the wire', () => {
       cacheDir,
       cacheArchive,
     );
+    return { installDir, cacheDir };
+  }
+
+  /** An installed 1.0.0 and a client that talks to the repository through a faulty proxy. */
+  async function setup(rules: { match: RegExp; fault: Fault; times?: number }[], cacheArchive = false) {
+    const { installDir, cacheDir } = await installed(cacheArchive);
     const proxy: FaultProxy = await startFaultProxy(
       served.server.url,
       rules.map((r) => ({
@@ -186,16 +192,7 @@ describe('client: faults on the wire', () => {
   });
 
   it('a second mirror is used when the first one is down', async () => {
-    const name = `case-${n++}`;
-    const installDir = join(work, name, 'app');
-    const cacheDir = join(work, name, 'cache');
-    await installArchive(
-      await publishedArchive(served.repo, 'app-1.0.0.tar.gz'),
-      'app-1.0.0.tar.gz',
-      installDir,
-      cacheDir,
-      false,
-    );
+    const { installDir, cacheDir } = await installed(false);
     const client = clientFor(served, {
       currentVersion: '1.0.0',
       installDir,
@@ -211,16 +208,7 @@ describe('client: faults on the wire', () => {
   });
 
   it('a repository directory works as an offline source (no server)', async () => {
-    const name = `case-${n++}`;
-    const installDir = join(work, name, 'app');
-    const cacheDir = join(work, name, 'cache');
-    await installArchive(
-      await publishedArchive(served.repo, 'app-1.0.0.tar.gz'),
-      'app-1.0.0.tar.gz',
-      installDir,
-      cacheDir,
-      true,
-    );
+    const { installDir, cacheDir } = await installed(true);
     const client = clientFor(served, {
       currentVersion: '1.0.0',
       installDir,
