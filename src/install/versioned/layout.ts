@@ -5,6 +5,8 @@
  *
  * ```
  * <root>/install.json               the state (InstallState), replaced atomically (temp file + fsync + rename)
+ * <root>/install.lock               held for each read-modify-write of install.json (milliseconds)
+ * <root>/update.lock                held for a whole install, recovery or cleanup (they change versions/)
  * <root>/versions/<version>/        a complete release, never modified once renamed into place
  * <root>/versions/.staging-<rand>/  an install in progress; leftovers are removed by recovery
  * <root>/health/<version>.ok        written by the app (markHealthy) once the version on trial started properly
@@ -13,12 +15,16 @@
  * Paths are joined with node:path; version directory names are the version as published (e.g. `1.1.0`).
  */
 import { join } from 'node:path';
+import { tryParseVersion } from '../../core/index.js';
 
 export const STATE_FILE = 'install.json';
+export const STATE_LOCK_FILE = 'install.lock';
+export const UPDATE_LOCK_FILE = 'update.lock';
 export const VERSIONS_DIR = 'versions';
 export const HEALTH_DIR = 'health';
 export const DATA_DIR = 'data';
 export const STAGING_PREFIX = '.staging-';
+export const HEALTH_SUFFIX = '.ok';
 export const STATE_FORMAT = 1;
 
 /** A version on trial: installed and selected, but not yet confirmed healthy by the app. */
@@ -30,10 +36,13 @@ export interface Trial {
   readonly since: number;
 }
 
+/** Why a trial failed; the state file's reader accepts exactly these. */
+export const FAILURE_REASONS = ['crashed', 'not-confirmed-in-time', 'too-many-launches'] as const;
+
 /** A version that failed its trial and was rolled back; not offered again until a newer release exists. */
 export interface FailedVersion {
   readonly version: string;
-  readonly reason: 'crashed' | 'not-confirmed-in-time' | 'too-many-launches';
+  readonly reason: (typeof FAILURE_REASONS)[number];
   /** Exit code or signal of the crash, when there was one. */
   readonly detail?: string;
   readonly at: number;
@@ -41,13 +50,19 @@ export interface FailedVersion {
 
 /** What happened at the last install or trial, for `client.lastUpdateResult()`. */
 export type LastResult =
-  | { readonly kind: 'installed'; readonly version: string; readonly previous: string | null; readonly at: number }
+  | {
+      readonly kind: 'installed';
+      readonly version: string;
+      readonly previous: string | null;
+      readonly at: number;
+    }
   | { readonly kind: 'confirmed'; readonly version: string; readonly at: number }
   | {
       readonly kind: 'rolled-back';
       readonly from: string;
       readonly to: string;
-      readonly reason: FailedVersion['reason'];
+      /** `version-missing`: recovery found the current version's directory gone and selected the previous one. */
+      readonly reason: FailedVersion['reason'] | 'version-missing';
       readonly detail?: string;
       readonly at: number;
     };
@@ -85,5 +100,22 @@ export function versionDir(root: string, version: string): string {
 }
 
 export function healthMarker(root: string, version: string): string {
-  return join(root, HEALTH_DIR, `${version}.ok`);
+  return join(root, HEALTH_DIR, `${version}${HEALTH_SUFFIX}`);
+}
+
+/**
+ * A version usable as a directory name: a valid version (PEP 440 or semver) spelled with version characters only,
+ * so never empty, `.`, `..`, a separator or a leading dot (which would collide with `.staging-`). No I/O.
+ */
+export function isVersionDirName(version: string): boolean {
+  return (
+    tryParseVersion(version) !== undefined && /^[A-Za-z0-9._+!-]+$/.test(version) && !version.startsWith('.')
+  );
+}
+
+/** `entry` is a relative posix path that stays inside its version directory (no `..`, `.`, empty or absolute part). */
+export function isEntryPath(entry: string): boolean {
+  if (entry.length === 0 || entry.includes('\0') || entry.includes('\\')) return false;
+  if (entry.startsWith('/') || /^[A-Za-z]:/.test(entry)) return false;
+  return entry.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
