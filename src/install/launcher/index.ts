@@ -1,0 +1,32 @@
+/**
+ * The entry point of a versioned install (`notsotuf-launch`): starts the selected version, watches a version on
+ * trial and rolls a broken one back; plus the stable entry scripts an OS shortcut runs.
+ */
+export {
+  countTrialLaunch,
+  decideLaunch,
+  decideTrialExit,
+  type LaunchDecision,
+  type LaunchInput,
+  type TrialExit,
+  type TrialOutcome,
+} from './decide-launch.js';
+export { type EntryCommand, entryCommand } from './entry-command.js';
+export {
+  cmdQuote,
+  type EntryPoint,
+  type EntryPointOptions,
+  planEntryPoint,
+  posixEntryScript,
+  shellQuote,
+  windowsEntryScript,
+  writeEntryPoint,
+} from './entry-scripts.js';
+export {
+  DEFAULT_LAUNCH,
+  type LaunchOptions,
+  type LaunchResult,
+  launchApp,
+  type RolledBack,
+} from './launch.js';
+export { DEFAULT_FORWARDED_SIGNALS } from './signal-forwarder.js';
