@@ -373,6 +373,24 @@ describe('channels', () => {
       assert.equal(inChannel(parseVersion(version), channel), expected));
   }
 
+  it('a version that failed its trial here is skipped: the next newer one is offered, else nothing', () => {
+    const list = releases([
+      ['1.0', 1000, null],
+      ['1.1', 1000, 10],
+      ['1.2', 1000, 10],
+    ]);
+    const pick = (failed: string[]) =>
+      selectRelease({
+        releases: list,
+        current: parseVersion('1.0'),
+        channel: 'final',
+        failedVersions: new Set(failed),
+      })?.version.normalized;
+    assert.equal(pick([]), '1.2');
+    assert.equal(pick(['1.2']), '1.1');
+    assert.equal(pick(['1.2', '1.1']), undefined);
+  });
+
   it('selectRelease ignores releases without an archive', () => {
     const list = releases([
       ['1.0', 1000, null],

@@ -5,7 +5,7 @@
  */
 import type { Release, ReleaseFile } from '../../core/releases.js';
 import { compareVersions, type Version } from '../../core/version.js';
-import { type Channel, selectRelease } from './select-release.js';
+import { type SelectReleaseInput, selectRelease } from './select-release.js';
 
 /** tufup's rule: patches are used while their total size is at most this fraction of the full archive. */
 export const DEFAULT_MAX_PATCH_RATIO = 0.8;
@@ -46,12 +46,8 @@ export type UpdatePlan =
       readonly method: UpdateMethod;
     };
 
-export interface PlanInput {
-  /** The app's releases from trusted metadata, ascending. */
-  readonly releases: readonly Release[];
-  readonly current: Version;
-  readonly channel: Channel;
-  readonly ignoreRequired?: boolean;
+/** Which release (see SelectReleaseInput: releases, current, channel, ignoreRequired, failedVersions), and how. */
+export interface PlanInput extends SelectReleaseInput {
   /** False forces the full archive (tufup's `patch=False`). */
   readonly allowPatches: boolean;
   readonly cachedArchive: CachedArchiveState;

@@ -31,6 +31,11 @@ export interface SelectReleaseInput {
   readonly channel: Channel;
   /** Skip over required releases (tufup's `ignore_required`). Default false. */
   readonly ignoreRequired?: boolean;
+  /**
+   * Normalized versions that failed their trial on this machine and were rolled back: never offered again, so the
+   * client waits for a newer release instead of installing the broken one in a loop.
+   */
+  readonly failedVersions?: ReadonlySet<string>;
 }
 
 /**
@@ -44,6 +49,7 @@ export function selectRelease(input: SelectReleaseInput): Release | undefined {
     if (!release.archive) continue;
     if (compareVersions(release.version, input.current) <= 0) continue;
     if (!inChannel(release.version, input.channel)) continue;
+    if (input.failedVersions?.has(release.version.normalized)) continue;
     if (release.required && !input.ignoreRequired) return release;
     if (!best || compareVersions(release.version, best.version) > 0) best = release;
   }
