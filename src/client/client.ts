@@ -9,13 +9,19 @@ import { extractTar } from '../archive/index.js';
 import { isNotsotufError, NotsotufError } from '../core/errors.js';
 import { groupReleases, type Release, type ReleaseFile } from '../core/releases.js';
 import { compareVersions, parseVersion, type Version } from '../core/version.js';
-import type { InstallOutcome, InstallStrategy } from '../install/index.js';
-import { inPlaceStrategy } from '../install/index.js';
+import {
+  type CleanupResult,
+  type InstallOutcome,
+  type InstallStrategy,
+  inPlaceStrategy,
+  type LastResult,
+} from '../install/index.js';
 import { codecNames } from '../patch/registry.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
 import { ClientEvents } from './events.js';
 import { ResilientFetcher } from './fetch/index.js';
+import { InstalledApp } from './installed-app.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
 import { cachedArchiveFacts, planUpdate, type UpdatePlan } from './plan/plan-update.js';
 import { selectRelease } from './plan/select-release.js';
@@ -88,6 +94,7 @@ export class Client extends ClientEvents {
   readonly #cache: CacheDir;
   readonly #mirrors: readonly Mirror[];
   readonly #strategy: InstallStrategy;
+  readonly #installed: InstalledApp;
   #checked: { plan: PlannedUpdate; info: UpdateInfo } | undefined;
   #session: { meta: TrustedMetadata; fetcher: ResilientFetcher; at: number } | undefined;
   #downloaded:
@@ -113,6 +120,7 @@ export class Client extends ClientEvents {
     }
     this.#mirrors = mirrors;
     this.#strategy = options.installStrategy ?? inPlaceStrategy();
+    this.#installed = new InstalledApp(options.installDir, this.currentVersion.raw);
   }
 
   /**
@@ -293,6 +301,34 @@ export class Client extends ClientEvents {
     return { ...result, info, download };
   }
 
+  /**
+   * Tells the entry point that this version started properly, ending its trial (versioned layout; false and
+   * nothing done otherwise). A version on trial that exits with an error or does not confirm in time is rolled
+   * back. Throws INSTALL_FAILED when the install root cannot be written.
+   */
+  markHealthy(): Promise<boolean> {
+    return this.#installed.markHealthy();
+  }
+
+  /** What happened at the last install or trial (installed, confirmed, rolled back and why); null when unknown. */
+  lastUpdateResult(): Promise<LastResult | null> {
+    return this.#installed.lastUpdateResult();
+  }
+
+  /** Removes versions the versioned layout no longer keeps (current, previous and a trial stay). */
+  cleanup(): Promise<CleanupResult | null> {
+    return this.#installed.cleanup();
+  }
+
+  /**
+   * Quit-and-install for the versioned layout: starts the entry point with `args` (default: this process's
+   * arguments) detached; it runs the version install.json selects. Exit right after. Throws INVALID_ARGUMENT
+   * when the install dir is not a versioned install root.
+   */
+  restart(options: { args?: readonly string[]; launcherPath?: string } = {}): Promise<void> {
+    return this.#installed.restart(options);
+  }
+
   async #run<T>(
     options: OperationOptions,
     body: (signal: AbortSignal | undefined) => Promise<T>,
@@ -392,7 +428,9 @@ export class Client extends ClientEvents {
     const channel = this.#options.channel ?? DEFAULT_CLIENT_OPTIONS.channel;
     const ignoreRequired = this.#options.ignoreRequired ?? DEFAULT_CLIENT_OPTIONS.ignoreRequired;
     const allowPatches = this.#options.allowPatches ?? DEFAULT_CLIENT_OPTIONS.allowPatches;
-    const base = { releases, current: this.currentVersion, channel, ignoreRequired };
+    // Versions that failed their trial here (versioned layout) are not offered again.
+    const failedVersions = await this.#installed.failedVersions();
+    const base = { releases, current: this.currentVersion, channel, ignoreRequired, failedVersions };
     // Only look at the cached archive (which costs a decompression) when there is something to patch to.
     let inspected: Awaited<ReturnType<typeof inspectCachedArchive>> = { state: 'missing' };
     if (allowPatches && selectRelease(base)) {

@@ -24,7 +24,18 @@ export type {
   InstallStep,
   InstallStrategy,
 } from '../install/index.js';
-export { inPlaceStrategy } from '../install/index.js';
+export {
+  type CleanupResult,
+  DEFAULT_TRIAL_POLICY,
+  type FailedVersion,
+  type InstallState,
+  inPlaceStrategy,
+  type LastResult,
+  type TrialPolicy,
+  type VersionedOptions,
+  versionedStrategy,
+  writeEntryPoint,
+} from '../install/index.js';
 export { Client, type DownloadedUpdate, type InstallResult, type OperationOptions } from './client.js';
 export type { ClientEventMap, ClientEventName, ClientListener, DownloadProgressEvent } from './events.js';
 export type { ClientOptions, Mirror } from './options.js';

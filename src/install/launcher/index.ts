@@ -29,4 +29,5 @@ export {
   launchApp,
   type RolledBack,
 } from './launch.js';
+export { type RelaunchOptions, relaunch } from './relaunch.js';
 export { DEFAULT_FORWARDED_SIGNALS } from './signal-forwarder.js';
