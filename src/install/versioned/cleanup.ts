@@ -10,7 +10,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNotsotufError } from '../../core/index.js';
 import { versionsToKeep, versionsToRemove } from './decide.js';
-import { hasErrno, renameRetrying } from './durable-fs.js';
+import { hasErrno, removeTree, renameRetrying } from './durable-fs.js';
 import { HEALTH_DIR, HEALTH_SUFFIX, type InstallState, STAGING_PREFIX, VERSIONS_DIR } from './layout.js';
 import { acquireUpdateLock } from './locks.js';
 import { recoverLocked } from './recover.js';
@@ -66,7 +66,7 @@ export async function removeUnkept(
       );
       continue;
     }
-    await rm(aside, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) =>
+    await removeTree(aside).catch((err: unknown) =>
       onWarning?.(`Could not delete ${aside}; the next recovery retries.`, err),
     );
   }

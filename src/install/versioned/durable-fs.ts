@@ -2,7 +2,8 @@
  * The few file-system operations the versioned layout builds on, made durable: a rename or a new file is only
  * safe across a power loss once its directory has been fsynced too, and Windows needs its renames retried.
  */
-import { open, rename } from 'node:fs/promises';
+import { chmod, lstat, open, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** True when `err` is a Node system error with one of `codes`. */
@@ -49,4 +50,27 @@ export async function renameRetrying(from: string, to: string): Promise<void> {
       await sleep(delay);
     }
   }
+}
+
+/**
+ * `rm -rf` that also works on a release with read-only directories (a mode without `u+w`, which copy-tree keeps):
+ * root ignores the mode, but any other user cannot delete the entries of such a directory. On EACCES/EPERM every
+ * directory below `path` (symlinks never followed) gets `u+rwx` and the removal is tried once more.
+ */
+export async function removeTree(path: string): Promise<void> {
+  const remove = () => rm(path, { recursive: true, force: true, maxRetries: 3 });
+  try {
+    await remove();
+  } catch (err) {
+    if (!hasErrno(err, 'EACCES', 'EPERM')) throw err;
+    await makeDirsWritable(path);
+    await remove();
+  }
+}
+
+async function makeDirsWritable(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isDirectory()) return;
+  await chmod(path, (info.mode & 0o777) | 0o700).catch(() => undefined);
+  for (const name of await readdir(path).catch(() => [])) await makeDirsWritable(join(path, name));
 }

@@ -12,7 +12,7 @@ import type { InstallContext, InstallOutcome, InstallStrategy } from '../strateg
 import { removeUnkept } from './cleanup.js';
 import { copyTreeDurably } from './copy-tree.js';
 import { afterInstall, versionsToKeep } from './decide.js';
-import { fsyncDir, hasErrno, renameRetrying } from './durable-fs.js';
+import { fsyncDir, hasErrno, removeTree, renameRetrying } from './durable-fs.js';
 import {
   DATA_DIR,
   HEALTH_DIR,
@@ -277,7 +277,7 @@ class VersionedInstall {
   }
 
   private async removeJunk(path: string, warn: (message: string, cause?: unknown) => void): Promise<void> {
-    await rm(path, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) =>
+    await removeTree(path).catch((err: unknown) =>
       warn(`Could not remove ${path}; the next install or cleanup removes it.`, err),
     );
   }

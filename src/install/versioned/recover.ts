@@ -8,11 +8,11 @@
  * The decisions are pure (`findLeftovers`, `isDeadLockTemp`, `planStateRepair`); `recoverInstallRoot` executes
  * them under the locks.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isNotsotufError, NotsotufError } from '../../core/index.js';
-import { hasErrno } from './durable-fs.js';
+import { hasErrno, removeTree } from './durable-fs.js';
 import {
   type InstallState,
   STAGING_PREFIX,
@@ -146,7 +146,7 @@ async function removeAll(paths: readonly string[], options: RecoverOptions): Pro
   const removed: string[] = [];
   for (const path of paths) {
     try {
-      await rm(path, { recursive: true, force: true, maxRetries: 3 });
+      await removeTree(path);
       removed.push(path);
     } catch (err) {
       options.onWarning?.(
