@@ -37,7 +37,7 @@ function scriptApp(version: string, broken = false): Record<string, string | Buf
       broken ? 'process.exit(3);' : '',
       'const root = process.env.NOTSOTUF_INSTALL_ROOT; const v = process.env.NOTSOTUF_VERSION;',
       "mkdirSync(join(root, 'health'), { recursive: true });",
-      "writeFileSync(join(root, 'health', `${v}.ok`), '');",
+      "writeFileSync(join(root, 'health', v + '.ok'), '');",
       // Where apps keep their data: <root>/data, untouched by installs and rollbacks.
       "mkdirSync(join(root, 'data'), { recursive: true });",
       "writeFileSync(join(root, 'data', 'last-run.json'), JSON.stringify({ version: v, args: process.argv.slice(2) }));",
