@@ -9,13 +9,7 @@ import { extractTar } from '../archive/index.js';
 import { isNotsotufError, NotsotufError } from '../core/errors.js';
 import { groupReleases, type Release, type ReleaseFile } from '../core/releases.js';
 import { compareVersions, parseVersion, type Version } from '../core/version.js';
-import {
-  type CleanupResult,
-  type InstallOutcome,
-  type InstallStrategy,
-  inPlaceStrategy,
-  type LastResult,
-} from '../install/index.js';
+import type { CleanupResult, InstallOutcome, InstallStrategy, LastResult } from '../install/index.js';
 import { codecNames } from '../patch/registry.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
@@ -93,7 +87,6 @@ export class Client extends ClientEvents {
   readonly #options: ClientOptions;
   readonly #cache: CacheDir;
   readonly #mirrors: readonly Mirror[];
-  readonly #strategy: InstallStrategy;
   readonly #installed: InstalledApp;
   #checked: { plan: PlannedUpdate; info: UpdateInfo } | undefined;
   #session: { meta: TrustedMetadata; fetcher: ResilientFetcher; at: number } | undefined;
@@ -119,7 +112,6 @@ export class Client extends ClientEvents {
       });
     }
     this.#mirrors = mirrors;
-    this.#strategy = options.installStrategy ?? inPlaceStrategy();
     this.#installed = new InstalledApp(options.installDir, this.currentVersion.raw);
   }
 
@@ -253,7 +245,8 @@ export class Client extends ClientEvents {
         maxTarSize: downloaded.tar.size,
         ...(signal ? { signal } : {}),
       });
-      const strategy = options.strategy ?? this.#strategy;
+      const strategy =
+        options.strategy ?? this.#options.installStrategy ?? (await this.#installed.defaultStrategy());
       const outcome = await strategy
         .install({
           sourceDir: staging,

@@ -10,10 +10,13 @@ import {
   cleanupInstallRoot,
   confirmTrial,
   type InstallState,
+  type InstallStrategy,
+  inPlaceStrategy,
   type LastResult,
   markHealthy,
   readInstallState,
   relaunch,
+  versionedStrategy,
 } from '../install/index.js';
 
 export class InstalledApp {
@@ -65,6 +68,15 @@ export class InstalledApp {
     relaunch(root, options.args ?? process.argv.slice(2), {
       ...(options.launcherPath ? { launcherPath: options.launcherPath } : {}),
     });
+  }
+
+  /**
+   * The install strategy that fits the layout the installer made: the atomic versioned install when installDir is
+   * a versioned install root (install.json names the entry), else tufup's in-place copy.
+   */
+  async defaultStrategy(): Promise<InstallStrategy> {
+    const state = await this.state(this.installDir);
+    return state ? versionedStrategy({ entry: state.entry }) : inPlaceStrategy();
   }
 
   /** Normalized versions that failed their trial in this install root. */

@@ -41,7 +41,10 @@ export interface ClientOptions {
     readonly retryDelayMs?: number;
     readonly userAgent?: string;
   };
-  /** How the new release gets into `installDir`. Default: in place (tufup semantics). */
+  /**
+   * How the new release gets into `installDir`. Default: the layout decides — the atomic versioned install when
+   * `installDir` is a versioned install root (it has install.json), else tufup's in-place copy.
+   */
   readonly installStrategy?: InstallStrategy;
   /**
    * Largest uncompressed archive accepted when the metadata does not sign its size (tufup repositories).

@@ -82,7 +82,8 @@ describe('client with the versioned install and the real entry point', () => {
     assert.match(launch(root).stdout, /app 1\.0\.0/);
 
     const client = (version: string) =>
-      clientFor(served, { currentVersion: version, installDir: root, cacheDir, installStrategy: strategy });
+      // No installStrategy: the client sees install.json and picks the versioned install by itself.
+      clientFor(served, { currentVersion: version, installDir: root, cacheDir });
 
     const first = await client('1.0.0').update();
     assert.equal(first?.version, '1.1.0');

@@ -13,19 +13,35 @@ import { join, resolve } from 'node:path';
 import { isNotsotufError } from '../../core/index.js';
 import { launchApp } from './launch.js';
 
-const USAGE = 'usage: notsotuf-launch <install-root> [-- app arguments...]';
+const USAGE =
+  'usage: notsotuf-launch [--confirm-within <seconds>] [--max-launches <n>] <install-root> [-- app arguments...]';
 const EXIT_USAGE = 64;
 const EXIT_NOT_STARTED = 70;
 const PREFIX = '[notsotuf-launch]';
 /** launcher.log is moved to launcher.log.1 past this size, so a long-lived install keeps at most two. */
 const LOG_MAX_BYTES = 1024 * 1024;
 
-function parse(argv: readonly string[]): { root: string; args: string[] } | string {
-  const [root, ...rest] = argv;
+/** Trial limits given on the command line (default: DEFAULT_TRIAL_POLICY). */
+type PolicyFlags = { confirmWithinMs?: number; maxLaunches?: number };
+
+function parse(argv: readonly string[]): { root: string; args: string[]; policy: PolicyFlags } | string {
+  const policy: PolicyFlags = {};
+  let rest = [...argv];
+  // Flags before the root: --confirm-within <seconds>, --max-launches <n>.
+  while (rest[0] === '--confirm-within' || rest[0] === '--max-launches') {
+    const [flag, value] = rest;
+    const n = Number(value);
+    if (value === undefined || !/^\d+$/.test(value) || n < 1)
+      return `${flag} needs a whole number ≥ 1\n${USAGE}`;
+    if (flag === '--confirm-within') policy.confirmWithinMs = n * 1000;
+    else policy.maxLaunches = n;
+    rest = rest.slice(2);
+  }
+  const [root, ...after] = rest;
   if (root === undefined || root === '' || root === '-h' || root === '--help') return USAGE;
-  if (rest.length > 0 && rest[0] !== '--')
-    return `unexpected ${JSON.stringify(rest[0])} before "--"\n${USAGE}`;
-  return { root: resolve(root), args: rest.slice(1) };
+  if (after.length > 0 && after[0] !== '--')
+    return `unexpected ${JSON.stringify(after[0])} before "--"\n${USAGE}`;
+  return { root: resolve(root), args: after.slice(1), policy };
 }
 
 /** Appends lines to launcher.log in order; `flush` waits for the ones written so far. */
@@ -61,7 +77,12 @@ async function main(): Promise<number | NodeJS.Signals> {
     file.write(line);
   };
   try {
-    const result = await launchApp({ root: parsed.root, args: parsed.args, onLog: log });
+    const result = await launchApp({
+      root: parsed.root,
+      args: parsed.args,
+      policy: parsed.policy,
+      onLog: log,
+    });
     return result.signal ?? result.exitCode ?? 1;
   } catch (err) {
     if (isNotsotufError(err)) {

@@ -121,9 +121,41 @@ test('no install.json: exit 70, and stderr says what is missing and what to do',
 });
 
 test('bad usage: exit 64 with the usage line', async () => {
-  for (const args of [[], [root, 'stray']]) {
+  for (const args of [
+    [],
+    [root, 'stray'],
+    ['--max-launches', '0', root],
+    ['--confirm-within', 'soon', root],
+  ]) {
     const done = await startLauncher(args).finished;
     assert.equal(done.code, 64, JSON.stringify(args));
-    assert.match(done.stderr, /usage: notsotuf-launch <install-root> \[-- app arguments\.\.\.\]/);
+    assert.match(done.stderr, /usage: notsotuf-launch .*<install-root> \[-- app arguments\.\.\.\]/);
   }
+});
+
+test('--max-launches 1: a trial version that exits 0 without confirming is rolled back on the next launch', async () => {
+  await buildRoot(root, { '1.0.0': APP.exits(0), '1.1.0': APP.exits(0) }, trialState());
+  const first = await startLauncher(['--max-launches', '1', root]).finished;
+  assert.equal(first.code, 0);
+  assert.equal((await readState(root)).current, '1.1.0');
+  const second = await startLauncher(['--max-launches', '1', root]).finished;
+  assert.equal(second.code, 0);
+  const state = await readState(root);
+  assert.equal(state.current, '1.0.0');
+  assert.deepEqual(
+    state.failed.map((f) => [f.version, f.reason]),
+    [['1.1.0', 'too-many-launches']],
+  );
+});
+
+test('--confirm-within 1: a trial version that hangs without confirming is stopped and rolled back', async () => {
+  await buildRoot(root, { '1.0.0': APP.exits(0), '1.1.0': APP.hangs }, trialState());
+  const done = await startLauncher(['--confirm-within', '1', root]).finished;
+  assert.equal(done.code, 0);
+  const state = await readState(root);
+  assert.equal(state.current, '1.0.0');
+  assert.deepEqual(
+    state.failed.map((f) => [f.version, f.reason]),
+    [['1.1.0', 'not-confirmed-in-time']],
+  );
 });
