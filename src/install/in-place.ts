@@ -28,6 +28,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { createExcludeMatcher } from './exclude-pattern.js';
 import { type Entry, planInPlace } from './in-place-plan.js';
+import { undoneInstallError } from './install-errors.js';
 import type { InstallContext, InstallOutcome, InstallStrategy } from './strategy.js';
 import { scanTree } from './tree-scan.js';
 import { type WindowsHandoverOptions, writeWindowsHandover } from './windows-handover.js';
@@ -328,37 +329,14 @@ class PosixInstall {
         },
       );
     }
-    if (aborted) {
-      return new NotsotufError(
-        'ABORTED',
-        `Installing version ${version} was cancelled; nothing was changed.`,
-        {
-          cause: err,
-          path,
-          details,
-          hint: 'Install the update again when you are ready.',
-        },
-      );
-    }
-    return new NotsotufError(
-      'INSTALL_FAILED',
-      `Could not install version ${version} into ${this.installDir}; it was left as it was.`,
-      { cause: err, path, details, hint: this.hintFor(err, path) },
-    );
-  }
-
-  private hintFor(err: unknown, path: string): string {
-    if (err instanceof NotsotufError && err.hint !== undefined) return err.hint;
-    const code = (err as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return `${path} cannot be changed by this user. Run the update as the user who owns ${this.installDir} (or with administrator rights), then try again.`;
-    }
-    if (code === 'ENOSPC' || code === 'EDQUOT')
-      return 'The disk is full. Free some space, then try the update again.';
-    if (code === 'ENOENT' && path.startsWith(this.sourceDir)) {
-      return 'The extracted release changed while it was being installed. Download the update again.';
-    }
-    return `Check that ${this.installDir} is writable and the disk is not full, then try the update again.`;
+    return undoneInstallError(err, {
+      version,
+      target: this.installDir,
+      leftAlone: 'it was left as it was',
+      path,
+      details,
+      inRelease: path.startsWith(this.sourceDir),
+    });
   }
 }
 

@@ -8,11 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isNotsotufError } from '../../core/index.js';
 import { versionsToKeep, versionsToRemove } from './decide.js';
 import { hasErrno, removeTree, renameRetrying } from './durable-fs.js';
 import { HEALTH_DIR, HEALTH_SUFFIX, type InstallState, STAGING_PREFIX, VERSIONS_DIR } from './layout.js';
-import { acquireUpdateLock } from './locks.js';
+import { withUpdateLockOrBusy } from './locks.js';
 import { recoverLocked } from './recover.js';
 import { readInstallState } from './state-file.js';
 
@@ -100,18 +99,9 @@ export interface CleanupOptions {
  *   IO_ERROR.
  */
 export async function cleanupInstallRoot(root: string, options: CleanupOptions = {}): Promise<CleanupResult> {
-  let release: () => Promise<void>;
-  try {
-    release = await acquireUpdateLock(root);
-  } catch (err) {
-    if (isNotsotufError(err, 'CACHE_LOCKED')) return { kind: 'busy' };
-    throw err;
-  }
-  try {
+  return withUpdateLockOrBusy(root, async () => {
     const recovered = await recoverLocked(root, { ...options, failIfBroken: false });
     const removed = await removeUnkept(root, await readInstallState(root), options.onWarning);
-    return { kind: 'cleaned', removed: [...recovered.removed, ...removed] };
-  } finally {
-    await release();
-  }
+    return { kind: 'cleaned' as const, removed: [...recovered.removed, ...removed] };
+  });
 }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
+import { undoneInstallError } from '../install-errors.js';
 import type { InstallContext, InstallOutcome, InstallStrategy } from '../strategy.js';
 import { removeUnkept } from './cleanup.js';
 import { copyTreeDurably } from './copy-tree.js';
@@ -286,40 +287,15 @@ class VersionedInstall {
     const { version } = this.context;
     const path = (err instanceof NotsotufError ? err.path : undefined) ?? this.currentPath ?? this.root;
     const details = { version, installDir: this.root };
-    if (err instanceof NotsotufError && err.code === 'ABORTED') {
-      return new NotsotufError(
-        'ABORTED',
-        `Installing version ${version} was cancelled; nothing was changed.`,
-        {
-          cause: err,
-          path,
-          details,
-          hint: 'Install the update again when you are ready.',
-        },
-      );
-    }
-    return new NotsotufError(
-      'INSTALL_FAILED',
-      `Could not install version ${version} into ${this.root}; the installed versions were left as they were.`,
-      { cause: err, path, details, hint: this.hintFor(err, path) },
-    );
-  }
-
-  private hintFor(err: unknown, path: string): string {
-    if (err instanceof NotsotufError && err.hint !== undefined) return err.hint;
-    if (hasErrno(err, 'EACCES', 'EPERM', 'EROFS')) {
-      return (
-        `${path} cannot be changed by this user. Run the update as the user who owns ${this.root} ` +
-        '(or with administrator rights), then try again.'
-      );
-    }
-    if (hasErrno(err, 'ENOSPC', 'EDQUOT'))
-      return 'The disk is full. Free some space, then try the update again.';
     const errPath = (err as NodeJS.ErrnoException | undefined)?.path;
-    if (hasErrno(err, 'ENOENT') && errPath?.startsWith(resolve(this.context.sourceDir))) {
-      return 'The extracted release changed while it was being installed. Download the update again.';
-    }
-    return `Check that ${this.root} is writable and the disk is not full, then try the update again.`;
+    return undoneInstallError(err, {
+      version,
+      target: this.root,
+      leftAlone: 'the installed versions were left as they were',
+      path,
+      details,
+      inRelease: hasErrno(err, 'ENOENT') && errPath?.startsWith(resolve(this.context.sourceDir)) === true,
+    });
   }
 }
 

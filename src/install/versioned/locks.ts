@@ -29,6 +29,30 @@ export function acquireUpdateLock(root: string): Promise<() => Promise<void>> {
 }
 
 /**
+ * Runs `fn` holding `<root>/update.lock`, or returns `{ kind: 'busy' }` at once while another process installs,
+ * recovers or cleans up (recovery and cleanup never wait for a whole install).
+ *
+ * @throws NotsotufError IO_ERROR; or what `fn` throws.
+ */
+export async function withUpdateLockOrBusy<T>(
+  root: string,
+  fn: () => Promise<T>,
+): Promise<T | { kind: 'busy' }> {
+  let release: () => Promise<void>;
+  try {
+    release = await acquireUpdateLock(root);
+  } catch (err) {
+    if (isNotsotufError(err, 'CACHE_LOCKED')) return { kind: 'busy' };
+    throw err;
+  }
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+/**
  * Runs `fn` while holding `<root>/install.lock`, waiting up to {@link STATE_LOCK_WAIT_MS} for it.
  *
  * @throws NotsotufError CACHE_LOCKED when the lock stays taken, ABORTED, IO_ERROR; or what `fn` throws.

@@ -11,7 +11,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isNotsotufError, NotsotufError } from '../../core/index.js';
+import { NotsotufError } from '../../core/index.js';
 import { hasErrno, removeTree } from './durable-fs.js';
 import {
   type InstallState,
@@ -21,7 +21,7 @@ import {
   UPDATE_LOCK_FILE,
   VERSIONS_DIR,
 } from './layout.js';
-import { acquireUpdateLock, withStateLock } from './locks.js';
+import { withStateLock, withUpdateLockOrBusy } from './locks.js';
 import { readInstallState, writeInstallState } from './state-file.js';
 
 const LOCK_TEMP_RE = new RegExp(
@@ -224,16 +224,5 @@ export async function recoverInstallRoot(
   root: string,
   options: RecoverOptions = {},
 ): Promise<RecoveryReport> {
-  let release: () => Promise<void>;
-  try {
-    release = await acquireUpdateLock(root);
-  } catch (err) {
-    if (isNotsotufError(err, 'CACHE_LOCKED')) return { kind: 'busy' };
-    throw err;
-  }
-  try {
-    return await recoverLocked(root, { ...options, failIfBroken: true });
-  } finally {
-    await release();
-  }
+  return withUpdateLockOrBusy(root, () => recoverLocked(root, { ...options, failIfBroken: true }));
 }
