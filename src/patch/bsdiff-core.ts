@@ -43,17 +43,27 @@ const MIN_GAIN = 8;
 const PROGRESS_INTERVAL = 1 << 18;
 
 /**
- * Runs the matcher over `next` against `old`, whose suffix array is `sa` (from buildSuffixArray). Yields every
- * control; their add and copy lengths sum to `next.length`.
+ * Where the scan looks up matches: `find(scan)` returns the length of a long exact match of `next[scan..]` in the
+ * old file and sets `pos` to its old offset (0 when nothing is found). bsdiff's own finder is the longest match
+ * by suffix array; a hash finder trades a little precision for much less time and memory.
+ */
+export interface MatchFinder {
+  find(scan: number): number;
+  readonly pos: number;
+}
+
+/**
+ * Runs the matcher over `next` against `old`, looking matches up with `finder` (a SuffixArrayFinder for bsdiff's
+ * exact behaviour). Yields every control; their add and copy lengths sum to `next.length`.
  */
 export function* bsdiffSteps(
   old: Uint8Array,
   next: Uint8Array,
-  sa: Int32Array,
+  finder: MatchFinder,
 ): Generator<BsdiffStep, void, undefined> {
   const oldSize = old.length;
   const newSize = next.length;
-  const matcher = new LongestMatch(old, sa, next);
+  const matcher = finder;
   let scan = 0;
   let len = 0;
   let pos = 0;
@@ -145,8 +155,8 @@ export function* bsdiffSteps(
   }
 }
 
-/** Longest prefix of `next[scan..]` that occurs in `old`, by binary search over old's suffix array. */
-class LongestMatch {
+/** Longest prefix of `next[scan..]` that occurs in `old`, by binary search over old's suffix array (from buildSuffixArray). */
+export class SuffixArrayFinder implements MatchFinder {
   /** Old offset of the last match found. */
   pos = 0;
 

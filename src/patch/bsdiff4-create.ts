@@ -9,7 +9,7 @@
 import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isNotsotufError, NotsotufError } from '../core/index.js';
-import { bsdiffSteps } from './bsdiff-core.js';
+import { bsdiffSteps, SuffixArrayFinder } from './bsdiff-core.js';
 import { BSDIFF4_HEADER_SIZE, encodeHeader, writeInt64 } from './bsdiff4-header.js';
 import { bzip2CompressChunks } from './bzip2/index.js';
 import type { CreatePatchOptions } from './codec.js';
@@ -118,7 +118,7 @@ export async function diffBlocks(
   let diffLength = 0;
   let extraLength = 0;
   let controlLength = 0;
-  for (const step of bsdiffSteps(old, next, sa)) {
+  for (const step of bsdiffSteps(old, next, new SuffixArrayFinder(old, sa, next))) {
     if (step.kind === 'progress') {
       onProgress?.(step.scanned);
       await nextTurn();

@@ -2,7 +2,13 @@
  * Binary patch codecs between release tars. `bsdiff4` is tufup's format; its pieces (suffix arrays, the bsdiff
  * matcher, bzip2) are exported for codecs built on them.
  */
-export { type BsdiffControl, type BsdiffStep, bsdiffSteps } from './bsdiff-core.js';
+export {
+  type BsdiffControl,
+  type BsdiffStep,
+  bsdiffSteps,
+  type MatchFinder,
+  SuffixArrayFinder,
+} from './bsdiff-core.js';
 export { bsdiff4Codec } from './bsdiff4-codec.js';
 export { type BsdiffBlocks, diffBlocks } from './bsdiff4-create.js';
 export {

@@ -97,6 +97,15 @@ describe('notsotuf codec round trips', () => {
     assert.ok(patchSize < 40_000, `patch ${patchSize} bytes for 400 KB with sparse changes`);
   });
 
+  test('inserted code shifts the rest, whose addresses changed: the alignment follows the shift', async () => {
+    const a = random(400_000, 11);
+    const tail = Buffer.from(a.subarray(200_000));
+    for (let i = 50; i < tail.length; i += 97) tail[i] = (tail[i]! + 3) & 0xff;
+    const b = Buffer.concat([a.subarray(0, 200_000), random(5000, 12), tail]);
+    const { patchSize } = await roundTrip(a, b);
+    assert.ok(patchSize < 45_000, `patch ${patchSize} bytes for 400 KB shifted by 5 KB with sparse changes`);
+  });
+
   test('property: any old/new pair round-trips', async () => {
     await fc.assert(
       fc.asyncProperty(

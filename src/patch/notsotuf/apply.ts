@@ -61,6 +61,14 @@ class PieceWriter {
   private used = 0;
   constructor(private readonly out: FileHandle) {}
 
+  /** Buffers `bytes` when they fit without a flush and returns true; otherwise does nothing (then call `push`). */
+  pushSync(bytes: Uint8Array): boolean {
+    if (this.used + bytes.length >= PIECE) return false;
+    this.buf.set(bytes, this.used);
+    this.used += bytes.length;
+    return true;
+  }
+
   async push(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
@@ -131,10 +139,15 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     while (outPos < header.newSize) {
       if (signal?.aborted)
         throw new NotsotufError('ABORTED', 'Applying the patch was aborted.', { cause: signal.reason });
-      const kind = await ops.byte();
+      // The sync reads serve almost every instruction from buffers; the awaits are for buffer boundaries.
+      let kind = ops.byteSync();
+      if (kind < 0) kind = await ops.byte();
       if (kind === OP_COPY || kind === OP_ADD) {
-        const start = oldPos + unzigzag(await ops.varint());
-        const length = await ops.varint();
+        let delta = ops.varintSync();
+        if (delta < 0) delta = await ops.varint();
+        const start = oldPos + unzigzag(delta);
+        let length = ops.varintSync();
+        if (length < 0) length = await ops.varint();
         if (
           length === 0 ||
           start < 0 ||
@@ -144,26 +157,30 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
           throw invalidPatch('an instruction reaches outside the base or the result');
         }
         for (let done = 0; done < length; ) {
-          const piece = await oldBlocks.read(oldBuf, start + done, Math.min(PIECE, length - done));
+          const want = Math.min(PIECE, length - done);
+          const piece =
+            oldBlocks.readSync(oldBuf, start + done, want) ??
+            (await oldBlocks.read(oldBuf, start + done, want));
           if (kind === OP_ADD) {
             for (let i = 0; i < piece.length; ) {
-              const d = await diff.take(piece.length - i);
+              const d = diff.takeSync(piece.length - i) ?? (await diff.take(piece.length - i));
               for (let j = 0; j < d.length; j++) piece[i + j] = (piece[i + j]! + d[j]!) & 0xff;
               i += d.length;
             }
           }
-          await writer.push(piece);
+          if (!writer.pushSync(piece)) await writer.push(piece);
           done += piece.length;
         }
         oldPos = start + length;
         outPos += length;
       } else if (kind === OP_INSERT) {
-        const length = await ops.varint();
+        let length = ops.varintSync();
+        if (length < 0) length = await ops.varint();
         if (length === 0 || outPos + length > header.newSize)
           throw invalidPatch('an insert reaches past the result');
         for (let done = 0; done < length; ) {
-          const bytes = await extra.take(length - done);
-          await writer.push(bytes);
+          const bytes = extra.takeSync(length - done) ?? (await extra.take(length - done));
+          if (!writer.pushSync(bytes)) await writer.push(bytes);
           done += bytes.length;
         }
         outPos += length;

@@ -31,6 +31,40 @@ export class ByteReader {
     return true;
   }
 
+  /** The next byte when it is already buffered, else -1 (then call `byte()`): no promise per byte on the hot path. */
+  byteSync(): number {
+    return this.pos < this.chunk.length ? this.chunk[this.pos++]! : -1;
+  }
+
+  /**
+   * A varint when all its bytes are already buffered, else -1 (nothing consumed; then call `varint()`). Values
+   * up to 2^49 take this path (7 bytes); larger ones, valid or not, go the checked slow way.
+   */
+  varintSync(): number {
+    const { chunk } = this;
+    let value = 0;
+    let scale = 1;
+    for (let p = this.pos; p < chunk.length && p - this.pos < 7; p++) {
+      const b = chunk[p]!;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        this.pos = p + 1;
+        return value;
+      }
+      scale *= 0x80;
+    }
+    return -1;
+  }
+
+  /** Up to `max` bytes already buffered (a view, as `take`), or undefined when none are (then call `take`). */
+  takeSync(max: number): Buffer | undefined {
+    if (this.pos >= this.chunk.length) return undefined;
+    const n = Math.min(max, this.chunk.length - this.pos);
+    const out = this.chunk.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
   async byte(): Promise<number> {
     if (!(await this.fill())) throw invalidPatch(`the ${this.name} stream ends early`);
     return this.chunk[this.pos++]!;
