@@ -268,6 +268,17 @@ describe('notsotuf codec rejects bad patches', () => {
     }
   });
 
+  test('a patch of another format version says which versions this notsotuf reads', async () => {
+    const { patch, old } = await roundTrip(random(20_000, 13), random(20_000, 14));
+    const bytes = await readFile(patch);
+    bytes[MAGIC.length - 1] = 1;
+    await writeFile(patch, bytes);
+    await assert.rejects(
+      applyPatchFile({ oldPath: old, patchPath: patch, outPath: join(dir, 'v1.out') }),
+      (e) => isNotsotufError(e, 'PATCH_INVALID') && /format version 1 is not supported/.test(e.message),
+    );
+  });
+
   test('a result size other than the signed one is refused', async () => {
     const out = join(dir, 'wrong-size.out');
     await assert.rejects(

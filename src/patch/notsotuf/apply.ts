@@ -4,17 +4,24 @@ import { createBrotliDecompress } from 'node:zlib';
 import { NotsotufError } from '../../core/errors.js';
 import { bzip2DecompressStream } from '../bzip2/index.js';
 import type { ApplyPatchOptions } from '../codec.js';
+import { lzmaDecompressStream } from '../lzma/decoder.js';
 import { BlockCache } from './block-cache.js';
 import { ByteReader } from './byte-reader.js';
+import { DiffReader } from './diff-reader.js';
 import {
+  DIFF_PLAIN,
   decodeHeader,
   HEADER_SIZE,
   invalidPatch,
+  MAX_FILE_SIZE,
+  MAX_LZMA_DICT,
   METHOD_BZIP2,
+  METHOD_LZMA,
   OP_ADD,
   OP_COPY,
   OP_INSERT,
   type PatchHeader,
+  STREAMS,
   type StreamMethod,
   unzigzag,
 } from './format.js';
@@ -31,6 +38,18 @@ async function* streamRange(
 ): AsyncGenerator<Buffer> {
   if (length === 0) throw invalidPatch('an empty compressed stream');
   const source = createReadStream(path, { start, end: start + length - 1 });
+  if (method === METHOD_LZMA) {
+    try {
+      for await (const chunk of lzmaDecompressStream(source as AsyncIterable<Buffer>, {
+        maxDictSize: MAX_LZMA_DICT,
+        maxOutputLength: MAX_FILE_SIZE,
+      }))
+        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    } finally {
+      source.destroy();
+    }
+    return;
+  }
   if (method === METHOD_BZIP2) {
     try {
       for await (const chunk of bzip2DecompressStream(source as AsyncIterable<Buffer>, {
@@ -62,10 +81,10 @@ class PieceWriter {
   constructor(private readonly out: FileHandle) {}
 
   /** Buffers `bytes` when they fit without a flush and returns true; otherwise does nothing (then call `push`). */
-  pushSync(bytes: Uint8Array): boolean {
-    if (this.used + bytes.length >= PIECE) return false;
-    this.buf.set(bytes, this.used);
-    this.used += bytes.length;
+  pushSync(bytes: Buffer, length = bytes.length): boolean {
+    if (this.used + length >= PIECE) return false;
+    bytes.copy(this.buf, this.used, 0, length);
+    this.used += length;
     return true;
   }
 
@@ -119,17 +138,24 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     if ((await oldFh.stat()).size !== header.oldSize) {
       throw invalidPatch(`it was made for a base of ${header.oldSize} bytes, not this file`);
     }
-    const opsStart = HEADER_SIZE;
-    const diffStart = opsStart + header.opsLength;
-    const extraStart = diffStart + header.diffLength;
-    const [opsMethod, diffMethod, extraMethod] = header.methods;
-    const ops = new ByteReader(streamRange(patchPath, opsStart, header.opsLength, opsMethod), 'ops');
-    const diff = new ByteReader(streamRange(patchPath, diffStart, header.diffLength, diffMethod), 'diff');
-    const extra = new ByteReader(
-      streamRange(patchPath, extraStart, header.extraLength, extraMethod),
-      'extra',
-    );
-    readers.push(ops, diff, extra);
+    let streamStart = HEADER_SIZE;
+    const streams = STREAMS.map((name, i) => {
+      const length = header.lengths[i]!;
+      const start = streamStart;
+      streamStart += length;
+      // The plain diff form has no runs stream.
+      if (i === 1 && header.diffForm === DIFF_PLAIN) return undefined;
+      const reader = new ByteReader(streamRange(patchPath, start, length, header.methods[i]!), name);
+      readers.push(reader);
+      return reader;
+    });
+    const [ops, diffRuns, diffBytes, extra] = streams as [
+      ByteReader,
+      ByteReader | undefined,
+      ByteReader,
+      ByteReader,
+    ];
+    const diff = new DiffReader(diffRuns, diffBytes);
     const writer = new PieceWriter(out);
     const oldBuf = Buffer.allocUnsafe(PIECE);
     const oldBlocks = new BlockCache(oldFh, header.oldSize);
@@ -157,19 +183,17 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
           throw invalidPatch('an instruction reaches outside the base or the result');
         }
         for (let done = 0; done < length; ) {
+          // Synchronous in the common case: no promise or view object per instruction (the allocation rate
+          // of millions of them is what grows node's heap).
           const want = Math.min(PIECE, length - done);
-          const piece =
-            oldBlocks.readSync(oldBuf, start + done, want) ??
-            (await oldBlocks.read(oldBuf, start + done, want));
+          if (!oldBlocks.readSync(oldBuf, start + done, want))
+            await oldBlocks.read(oldBuf, start + done, want);
           if (kind === OP_ADD) {
-            for (let i = 0; i < piece.length; ) {
-              const d = diff.takeSync(piece.length - i) ?? (await diff.take(piece.length - i));
-              for (let j = 0; j < d.length; j++) piece[i + j] = (piece[i + j]! + d[j]!) & 0xff;
-              i += d.length;
-            }
+            const pending = diff.addInto(oldBuf, want);
+            if (pending) await pending;
           }
-          if (!writer.pushSync(piece)) await writer.push(piece);
-          done += piece.length;
+          if (!writer.pushSync(oldBuf, want)) await writer.push(oldBuf.subarray(0, want));
+          done += want;
         }
         oldPos = start + length;
         outPos += length;

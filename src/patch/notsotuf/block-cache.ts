@@ -45,20 +45,20 @@ export class BlockCache {
   }
 
   /**
-   * Copies old[position, position + length) into `into` when every block it needs is cached, else returns
-   * undefined having copied nothing (then call `read`): most reads of a patch of native code hit the cache.
+   * Copies old[position, position + length) into `into` when the one block it needs is cached and returns true;
+   * otherwise copies nothing and returns false (then call `read`). Most reads of a patch of native code hit.
    */
-  readSync(into: Buffer, position: number, length: number): Buffer | undefined {
+  readSync(into: Uint8Array, position: number, length: number): boolean {
     const first = Math.floor(position / BLOCK);
     const block = this.blocks.get(first);
-    if (!block || Math.floor((position + length - 1) / BLOCK) !== first) return undefined;
+    if (!block || Math.floor((position + length - 1) / BLOCK) !== first) return false;
     const offset = position % BLOCK;
-    block.copy(into, 0, offset, offset + length);
-    return into.subarray(0, length);
+    block.copy(into, 0, offset, offset + length); // no view object per read: this runs once per instruction
+    return true;
   }
 
   /** Copies old[position, position + length) into `into` (length ≤ into.length). */
-  async read(into: Buffer, position: number, length: number): Promise<Buffer> {
+  async read(into: Uint8Array, position: number, length: number): Promise<void> {
     let done = 0;
     while (done < length) {
       const at = position + done;
@@ -68,6 +68,5 @@ export class BlockCache {
       block.copy(into, done, offset, offset + n);
       done += n;
     }
-    return into.subarray(0, length);
   }
 }

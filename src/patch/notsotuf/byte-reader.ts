@@ -65,6 +65,18 @@ export class ByteReader {
     return out;
   }
 
+  /**
+   * Adds (bytewise mod 256) up to `max` buffered bytes onto target[at…] and returns how many: 0 when none are
+   * buffered (then `take` refills). No view object is made: this runs once per ADD instruction.
+   */
+  addIntoSync(target: Uint8Array, at: number, max: number): number {
+    const { chunk } = this;
+    const n = Math.min(max, chunk.length - this.pos);
+    for (let j = 0; j < n; j++) target[at + j] = (target[at + j]! + chunk[this.pos + j]!) & 0xff;
+    this.pos += n;
+    return n;
+  }
+
   async byte(): Promise<number> {
     if (!(await this.fill())) throw invalidPatch(`the ${this.name} stream ends early`);
     return this.chunk[this.pos++]!;

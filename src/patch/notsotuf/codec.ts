@@ -7,8 +7,10 @@ import { MAGIC } from './format.js';
 export function notsotufCodec(matcher: Matcher): PatchCodec {
   return {
     name: 'notsotuf',
+    // Any format version is ours: apply then says which versions it reads.
     identify: (head) =>
-      head.length >= MAGIC.length && MAGIC.equals(Buffer.from(head.subarray(0, MAGIC.length))),
+      head.length >= MAGIC.length &&
+      MAGIC.subarray(0, -1).equals(Buffer.from(head.subarray(0, MAGIC.length - 1))),
     create: (options) => createNotsotufPatch(options, matcher),
     apply: (options) => applyNotsotufPatch(options),
   };

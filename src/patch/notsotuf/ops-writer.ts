@@ -4,6 +4,9 @@ import { OP_ADD, OP_COPY, OP_INSERT, pushVarint, zigzag } from './format.js';
 // Measured on esbuild 0.23.0 → 0.23.1 (diff+ops, bzip2): 64 → 233 KB, 512 → 215 KB, 4096 → 213 KB, never → 213 KB.
 const ZERO_RUN_FOR_COPY = 4096;
 
+/** Largest diff also kept in plain form: bzip2 on it is cheap up to here, and only small diffs gain from it. */
+const PLAIN_DIFF_LIMIT = 16 << 20;
+
 /** A growable byte buffer. */
 class Bytes {
   private buf = new Uint8Array(1 << 16);
@@ -24,6 +27,17 @@ class Bytes {
     this.length += bytes.length;
   }
 
+  /** Appends an unsigned LEB128 varint (as format.ts's pushVarint, without an intermediate array). */
+  pushVarint(value: number): void {
+    this.ensure(8);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.length++] = v;
+  }
+
   view(): Uint8Array {
     return this.buf.subarray(0, this.length);
   }
@@ -36,8 +50,14 @@ class Bytes {
  */
 export class OpsWriter {
   readonly ops = new Bytes();
-  readonly diff = new Bytes();
+  /** The diff bytes run-length coded (see format.ts): varint pairs (zeros, others), and the other bytes. */
+  readonly diffRuns = new Bytes();
+  readonly diffBytes = new Bytes();
   readonly extra = new Bytes();
+  /** Every diff byte as is, kept while there are at most PLAIN_DIFF_LIMIT of them (see format.ts: plain form). */
+  diffPlain: Bytes | undefined = new Bytes();
+  private zeros = 0;
+  private others = 0;
   private oldPos = 0;
   private pendingCopy: { start: number; length: number } | undefined;
   private pendingInsert: Uint8Array[] = [];
@@ -125,15 +145,38 @@ export class OpsWriter {
     pushVarint(op, neu.length);
     this.ops.push(op);
     const d = new Uint8Array(neu.length);
-    for (let k = 0; k < neu.length; k++) d[k] = (neu[k]! - old[start + k]!) & 0xff;
-    this.diff.push(d);
+    let nonzero = 0;
+    for (let k = 0; k < neu.length; k++) {
+      const b = (neu[k]! - old[start + k]!) & 0xff;
+      if (b === 0) {
+        if (this.others > 0) this.flushRun();
+        this.zeros++;
+      } else {
+        this.others++;
+        d[nonzero++] = b;
+      }
+    }
+    this.diffBytes.push(d.subarray(0, nonzero));
+    if (this.diffPlain) {
+      for (let k = 0; k < neu.length; k++) d[k] = (neu[k]! - old[start + k]!) & 0xff;
+      this.diffPlain.push(d);
+      if (this.diffPlain.length > PLAIN_DIFF_LIMIT) this.diffPlain = undefined;
+    }
     this.oldPos = start + neu.length;
     this.written += neu.length;
+  }
+
+  private flushRun(): void {
+    this.diffRuns.pushVarint(this.zeros);
+    this.diffRuns.pushVarint(this.others);
+    this.zeros = 0;
+    this.others = 0;
   }
 
   /** Flushes pending instructions; call once at the end. */
   finish(): void {
     this.flushCopy();
     this.flushInsert();
+    if (this.zeros > 0 || this.others > 0) this.flushRun();
   }
 }
