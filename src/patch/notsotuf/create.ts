@@ -1,25 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants } from 'node:zlib';
 import { NotsotufError } from '../../core/errors.js';
 import { bzip2Compress } from '../bzip2/index.js';
 import type { CreatePatchOptions } from '../codec.js';
-import { lzmaCompress } from '../lzma/encoder.js';
-import {
-  DIFF_PLAIN,
-  DIFF_RUNS,
-  encodeHeader,
-  MAX_LZMA_DICT,
-  METHOD_BROTLI,
-  METHOD_BZIP2,
-  METHOD_LZMA,
-  type StreamMethod,
-} from './format.js';
+import { loadLzmaNative } from '../lzma/encoder.js';
+import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
 import { OpsWriter } from './ops-writer.js';
+import { type Compressed, StreamCompressor } from './stream-compressor.js';
 import { indexTar, type TarMember } from './tar-index.js';
 
-const brotli = promisify(brotliCompress);
+/** How long the matcher may hold the event loop before it lets the compressors' I/O through. */
+const YIELD_EVERY_MS = 20;
 
 /** An approximate match: new[newStart…+length] is old[oldStart…+length] plus small differences. */
 export interface Match {
@@ -49,7 +40,7 @@ interface Region {
  * diffed only against its old version, which bounds the matcher's time and memory by the largest file instead
  * of the whole tar. Header blocks are expressed against the old member's headers (they differ in a few bytes).
  */
-function planTar(
+async function planTar(
   w: OpsWriter,
   old: Uint8Array,
   neu: Uint8Array,
@@ -57,7 +48,7 @@ function planTar(
   newMembers: TarMember[],
   matcher: Matcher,
   progress: (done: number) => void,
-): void {
+): Promise<void> {
   const byPath = new Map(oldMembers.map((m) => [m.path, m]));
   const byHash = new Map<string, TarMember>();
   for (const m of oldMembers) {
@@ -79,7 +70,7 @@ function planTar(
     if (same) w.copy(same.dataStart, same.dataSize);
     else if (base && base.dataSize > 0 && m.dataSize > 0) {
       const oldData = old.subarray(base.dataStart, base.dataStart + base.dataSize);
-      emitMatched(w, old, base.dataStart, oldData, data, matcher);
+      await emitMatched(w, old, base.dataStart, oldData, data, matcher);
     } else w.insert(data);
     pos = m.dataStart + m.dataSize;
     progress(pos);
@@ -102,61 +93,28 @@ function emitRegion(
 }
 
 /** Emits `data` against `oldData` (which starts at `oldOffset` in the old file); bytes between matches are literal. */
-function emitMatched(
+async function emitMatched(
   w: OpsWriter,
   old: Uint8Array,
   oldOffset: number,
   oldData: Uint8Array,
   data: Uint8Array,
   matcher: Matcher,
-): void {
+): Promise<void> {
   let pos = 0;
+  let turn = Date.now();
   for (const m of matcher(oldData, data)) {
+    // Let the event loop run now and then: the compressors' chunks reach liblzma's thread only through it.
+    if (Date.now() - turn > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = Date.now();
+    }
     if (m.newStart < pos || m.length <= 0) continue;
     w.insert(data.subarray(pos, m.newStart));
     w.approximate(old, oldOffset + m.oldStart, data.subarray(m.newStart, m.newStart + m.length));
     pos = m.newStart + m.length;
   }
   w.insert(data.subarray(pos));
-}
-
-/** Above this size brotli quality 11 (about 1 MB/s) costs minutes for a few percent; quality 10 is ~4× faster. */
-const BROTLI_Q11_LIMIT = 4 << 20;
-/** Streams up to this size also try brotli and bzip2 when LZMA is available: cheap, and they win on some. */
-const SMALL_STREAM = 1 << 20;
-
-interface Compressed {
-  readonly data: Uint8Array;
-  readonly method: StreamMethod;
-}
-
-/**
- * Compresses a stream with each candidate coder and keeps the smallest. LZMA (liblzma) wins on every stream of
- * the benchmark pairs, at a fraction of brotli 11's time (183 MB pair: ops 767 KB vs 748 KB brotli 11, extra
- * 1.46 MB vs 1.48 MB, diff runs and bytes 4.7 MB vs 5.6 MB bzip2); without liblzma, brotli and bzip2 as before.
- */
-async function compress(bytes: Uint8Array, brotliQuality: number, tryAll = false): Promise<Compressed> {
-  const viaLzma = await lzmaCompress(bytes, { dictSize: MAX_LZMA_DICT });
-  const candidates: Compressed[] = viaLzma ? [{ data: viaLzma, method: METHOD_LZMA }] : [];
-  if (!viaLzma || tryAll || bytes.length <= SMALL_STREAM) {
-    // brotli runs on libuv's thread pool while bzip2 runs here: both at once.
-    const quality = bytes.length > BROTLI_Q11_LIMIT ? Math.min(brotliQuality, 10) : brotliQuality;
-    const pending = compressBrotli(bytes, quality);
-    candidates.push({ data: bzip2Compress(bytes), method: METHOD_BZIP2 });
-    candidates.push({ data: await pending, method: METHOD_BROTLI });
-  }
-  return candidates.reduce((best, c) => (c.data.length < best.data.length ? c : best));
-}
-
-async function compressBrotli(bytes: Uint8Array, quality: number): Promise<Buffer> {
-  return brotli(bytes, {
-    params: {
-      [zlibConstants.BROTLI_PARAM_QUALITY]: quality,
-      // 16 MiB window: the most a standard brotli decoder keeps in memory, so apply stays bounded.
-      [zlibConstants.BROTLI_PARAM_LGWIN]: 24,
-      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
-    },
-  });
 }
 
 /** Creates a notsotuf patch from `oldPath` to `newPath` with the given matcher. */
@@ -170,37 +128,56 @@ export async function createNotsotufPatch(
     if (signal?.aborted)
       throw new NotsotufError('ABORTED', 'Creating the patch was aborted.', { cause: signal.reason });
   };
-  const w = new OpsWriter();
-  const oldMembers = indexTar(old);
-  const newMembers = indexTar(neu);
-  const progress = (done: number) => {
-    abortCheck();
-    options.onProgress?.({ done, total: neu.length });
+  const lzma = await loadLzmaNative();
+  // Streams compress while the plan is made (liblzma on its own thread), each with the brotli quality that
+  // suits it when it is small or liblzma is missing: 11 for ops, runs and extra, 9 for the diff bytes.
+  const compressors = {
+    ops: new StreamCompressor(lzma, 11),
+    diffRuns: new StreamCompressor(lzma, 11),
+    diffBytes: new StreamCompressor(lzma, 9),
+    extra: new StreamCompressor(lzma, 11),
   };
-  if (oldMembers && newMembers) planTar(w, old, neu, oldMembers, newMembers, matcher, progress);
-  else emitMatched(w, old, 0, old, neu, matcher);
-  w.finish();
-  abortCheck();
-  if (w.written !== neu.length) {
-    throw new NotsotufError(
-      'PATCH_INVALID',
-      `Internal error: the patch plan covers ${w.written} of ${neu.length} bytes.`,
-    );
+  const all = Object.values(compressors);
+  const w = new OpsWriter({
+    ops: compressors.ops.push,
+    diffRuns: compressors.diffRuns.push,
+    diffBytes: compressors.diffBytes.push,
+    extra: compressors.extra.push,
+  });
+  let streams: Compressed[];
+  let usePlain: boolean;
+  try {
+    const oldMembers = indexTar(old);
+    const newMembers = indexTar(neu);
+    const progress = (done: number) => {
+      abortCheck();
+      options.onProgress?.({ done, total: neu.length });
+    };
+    if (oldMembers && newMembers) await planTar(w, old, neu, oldMembers, newMembers, matcher, progress);
+    else await emitMatched(w, old, 0, old, neu, matcher);
+    w.finish();
+    abortCheck();
+    if (w.written !== neu.length) {
+      throw new NotsotufError(
+        'PATCH_INVALID',
+        `Internal error: the patch plan covers ${w.written} of ${neu.length} bytes.`,
+      );
+    }
+    // The plain form is for bzip2's block sorting; LZMA on plain diff bytes is slow and never won.
+    const plain: Compressed | undefined = w.diffPlain
+      ? { data: bzip2Compress(w.diffPlain.view()), method: METHOD_BZIP2 }
+      : undefined;
+    const [ops, runs, bytes, extra] = await Promise.all(all.map((c) => c.finish()));
+    abortCheck();
+    // The plain diff form when it is smaller (see format.ts); its runs stream is then empty.
+    usePlain = plain !== undefined && plain.data.length < runs!.data.length + bytes!.data.length;
+    streams = usePlain
+      ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plain!, extra!]
+      : [ops!, runs!, bytes!, extra!];
+  } catch (err) {
+    for (const c of all) c.destroy();
+    throw err;
   }
-  // All at once: liblzma and brotli run on their own threads.
-  const [ops, runs, bytes, extra, plain] = await Promise.all([
-    compress(w.ops.view(), 11),
-    compress(w.diffRuns.view(), 11),
-    compress(w.diffBytes.view(), 9),
-    compress(w.extra.view(), 11),
-    w.diffPlain ? compress(w.diffPlain.view(), 9, true) : undefined,
-  ]);
-  abortCheck();
-  // The plain diff form when it is smaller (see format.ts); its runs stream is empty.
-  const usePlain = plain !== undefined && plain.data.length < runs.data.length + bytes.data.length;
-  const streams: Compressed[] = usePlain
-    ? [ops, { data: new Uint8Array(0), method: METHOD_BROTLI }, plain, extra]
-    : [ops, runs, bytes, extra];
   const header = encodeHeader({
     diffForm: usePlain ? DIFF_PLAIN : DIFF_RUNS,
     oldSize: old.length,

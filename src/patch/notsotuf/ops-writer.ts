@@ -7,10 +7,18 @@ const ZERO_RUN_FOR_COPY = 4096;
 /** Largest diff also kept in plain form: bzip2 on it is cheap up to here, and only small diffs gain from it. */
 const PLAIN_DIFF_LIMIT = 16 << 20;
 
-/** A growable byte buffer. */
+/** Bytes a stream gathers before they go to its sink (compressing while the plan goes on). */
+const SINK_CHUNK = 1 << 20;
+
+/** Takes a finished chunk of a stream; the chunk is not touched again by its producer. */
+export type ChunkSink = (chunk: Uint8Array) => void;
+
+/** A growable byte buffer; with a sink, it hands over each 1 MiB it gathers and keeps only the rest. */
 class Bytes {
   private buf = new Uint8Array(1 << 16);
   length = 0;
+
+  constructor(private readonly sink?: ChunkSink) {}
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
@@ -21,10 +29,18 @@ class Bytes {
     this.buf = next;
   }
 
+  private spill(): void {
+    if (!this.sink || this.length < SINK_CHUNK) return;
+    this.sink(this.buf.subarray(0, this.length));
+    this.buf = new Uint8Array(SINK_CHUNK + (1 << 16));
+    this.length = 0;
+  }
+
   push(bytes: ArrayLike<number>): void {
     this.ensure(bytes.length);
     this.buf.set(bytes, this.length);
     this.length += bytes.length;
+    this.spill();
   }
 
   /** Appends an unsigned LEB128 varint (as format.ts's pushVarint, without an intermediate array). */
@@ -36,6 +52,14 @@ class Bytes {
       v = Math.floor(v / 0x80);
     }
     this.buf[this.length++] = v;
+    this.spill();
+  }
+
+  /** Hands what is left to the sink. */
+  drain(): void {
+    if (this.sink && this.length > 0) this.sink(this.buf.subarray(0, this.length));
+    this.buf = new Uint8Array(0);
+    this.length = 0;
   }
 
   view(): Uint8Array {
@@ -48,12 +72,20 @@ class Bytes {
  * byte differences (bsdiff's "diff" bytes), and new bytes. Adjacent copies are merged and long runs of equal
  * bytes inside an ADD become copies, so the diff stream holds only real differences.
  */
+export interface PatchSinks {
+  readonly ops: ChunkSink;
+  /** The diff bytes run-length coded (see format.ts): varint pairs (zeros, others)… */
+  readonly diffRuns: ChunkSink;
+  /** …and the other bytes. */
+  readonly diffBytes: ChunkSink;
+  readonly extra: ChunkSink;
+}
+
 export class OpsWriter {
-  readonly ops = new Bytes();
-  /** The diff bytes run-length coded (see format.ts): varint pairs (zeros, others), and the other bytes. */
-  readonly diffRuns = new Bytes();
-  readonly diffBytes = new Bytes();
-  readonly extra = new Bytes();
+  private readonly ops: Bytes;
+  private readonly diffRuns: Bytes;
+  private readonly diffBytes: Bytes;
+  private readonly extra: Bytes;
   /** Every diff byte as is, kept while there are at most PLAIN_DIFF_LIMIT of them (see format.ts: plain form). */
   diffPlain: Bytes | undefined = new Bytes();
   private zeros = 0;
@@ -64,8 +96,19 @@ export class OpsWriter {
   private pendingInsertLength = 0;
   written = 0;
 
-  /** @param zeroRunForCopy equal bytes in a row that turn part of an ADD into a COPY */
-  constructor(private readonly zeroRunForCopy = ZERO_RUN_FOR_COPY) {}
+  /**
+   * @param sinks where each stream's bytes go, in chunks, as they are made
+   * @param zeroRunForCopy equal bytes in a row that turn part of an ADD into a COPY
+   */
+  constructor(
+    sinks: PatchSinks,
+    private readonly zeroRunForCopy = ZERO_RUN_FOR_COPY,
+  ) {
+    this.ops = new Bytes(sinks.ops);
+    this.diffRuns = new Bytes(sinks.diffRuns);
+    this.diffBytes = new Bytes(sinks.diffBytes);
+    this.extra = new Bytes(sinks.extra);
+  }
 
   private flushCopy(): void {
     if (!this.pendingCopy) return;
@@ -178,5 +221,6 @@ export class OpsWriter {
     this.flushCopy();
     this.flushInsert();
     if (this.zeros > 0 || this.others > 0) this.flushRun();
+    for (const stream of [this.ops, this.diffRuns, this.diffBytes, this.extra]) stream.drain();
   }
 }
