@@ -31,6 +31,16 @@ const MB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------- arguments
 const argv = process.argv.slice(2);
+
+/** The liblzma the notsotuf codec compresses with (the optional dependency lzma-native), or why there is none. */
+async function lzmaVersion() {
+  try {
+    const mod = await import('lzma-native');
+    return `${(mod.default ?? mod).versionString()} (lzma-native)`;
+  } catch {
+    return 'not installed: the notsotuf codec falls back to brotli and bzip2';
+  }
+}
 function listFlag(name) {
   const out = [];
   for (let i = 0; i < argv.length; i++) {
@@ -529,6 +539,7 @@ async function main() {
       gzip: debVersion('gzip'),
       time: debVersion('time'),
       brotli: `node:zlib ${process.versions.brotli}`,
+      liblzma: await lzmaVersion(),
     },
     pairs: [],
   };

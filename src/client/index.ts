@@ -32,6 +32,7 @@ export {
   inPlaceStrategy,
   type LastResult,
   type TrialPolicy,
+  type TrialPolicyOptions,
   type VersionedOptions,
   versionedStrategy,
   writeEntryPoint,

@@ -42,6 +42,7 @@ export {
   shellQuote,
   type TrialExit,
   type TrialOutcome,
+  type TrialPolicyOptions,
   windowsEntryScript,
   writeEntryPoint,
 } from './launcher/index.js';

@@ -28,6 +28,39 @@ export interface EntryPointOptions {
   readonly nodePath?: string;
   /** Which kind to write; default the host's (`win32` → `.cmd`, anything else → shell script). */
   readonly platform?: NodeJS.Platform;
+  /**
+   * The trial policy the launcher enforces on a new version (its `--confirm-within` and `--max-launches`);
+   * each omitted value keeps the launcher's default.
+   */
+  readonly trial?: TrialPolicyOptions;
+}
+
+export interface TrialPolicyOptions {
+  /** Seconds a new version has to call markHealthy before it is rolled back (a whole number ≥ 1). */
+  readonly confirmWithinSeconds?: number;
+  /** Launches a new version gets without confirming before it is rolled back (a whole number ≥ 1). */
+  readonly maxLaunches?: number;
+}
+
+/** The launcher flags for a trial policy, checked: a bad value would make every start of the app fail. */
+export function trialFlags(trial: TrialPolicyOptions | undefined): string[] {
+  const flags: string[] = [];
+  const add = (flag: string, value: number | undefined, field: string) => {
+    if (value === undefined) return;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new NotsotufError(
+        'INVALID_ARGUMENT',
+        `trial.${field} must be a whole number ≥ 1, not ${value}.`,
+        {
+          hint: `Pass e.g. { ${field}: ${field === 'maxLaunches' ? 3 : 60} }.`,
+        },
+      );
+    }
+    flags.push(flag, String(value));
+  };
+  add('--confirm-within', trial?.confirmWithinSeconds, 'confirmWithinSeconds');
+  add('--max-launches', trial?.maxLaunches, 'maxLaunches');
+  return flags;
 }
 
 /** A POSIX shell single-quoted word: nothing inside is special, and a quote is closed, escaped and reopened. */
@@ -46,22 +79,34 @@ export function cmdQuote(value: string): string {
 }
 
 /** The POSIX entry script: `exec` so the launcher replaces the shell and receives the signals itself. */
-export function posixEntryScript(root: string, launcherPath: string, nodePath: string): string {
+export function posixEntryScript(
+  root: string,
+  launcherPath: string,
+  nodePath: string,
+  flags: readonly string[] = [],
+): string {
+  const words = [nodePath, launcherPath, ...flags, root].map(shellQuote).join(' ');
   return [
     '#!/bin/sh',
     '# Stable entry point written by notsotuf: starts the selected version through notsotuf-launch.',
-    `exec ${shellQuote(nodePath)} ${shellQuote(launcherPath)} ${shellQuote(root)} -- "$@"`,
+    `exec ${words} -- "$@"`,
     '',
   ].join('\n');
 }
 
 /** The Windows entry script (CRLF, as cmd.exe expects); `%*` passes the arguments on as typed. */
-export function windowsEntryScript(root: string, launcherPath: string, nodePath: string): string {
+export function windowsEntryScript(
+  root: string,
+  launcherPath: string,
+  nodePath: string,
+  flags: readonly string[] = [],
+): string {
+  const words = [nodePath, launcherPath, ...flags, root].map(cmdQuote).join(' ');
   return [
     '@echo off',
     'rem Stable entry point written by notsotuf: starts the selected version through notsotuf-launch.',
     'setlocal DisableDelayedExpansion',
-    `${cmdQuote(nodePath)} ${cmdQuote(launcherPath)} ${cmdQuote(root)} -- %*`,
+    `${words} -- %*`,
     'exit /b %ERRORLEVEL%',
     '',
   ].join('\r\n');
@@ -88,17 +133,18 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
   const absRoot = resolve(root);
   const launcherPath = resolve(options.launcherPath ?? fileURLToPath(new URL('./main.js', import.meta.url)));
   const nodePath = resolve(options.nodePath ?? process.execPath);
+  const flags = trialFlags(options.trial);
   return windows
     ? {
         kind: 'windows',
         path: join(absRoot, `${appName}.cmd`),
-        text: windowsEntryScript(absRoot, launcherPath, nodePath),
+        text: windowsEntryScript(absRoot, launcherPath, nodePath, flags),
         mode: 0o644,
       }
     : {
         kind: 'posix',
         path: join(absRoot, appName),
-        text: posixEntryScript(absRoot, launcherPath, nodePath),
+        text: posixEntryScript(absRoot, launcherPath, nodePath, flags),
         mode: 0o755,
       };
 }
@@ -109,6 +155,8 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
  *
  * @example
  * await writeEntryPoint('/opt/my-app', { appName: 'my-app' }); // then link /usr/local/bin/my-app → /opt/my-app/my-app
+ * // A stricter trial: a new version must confirm within 30 s, and gets one launch to do it.
+ * await writeEntryPoint('/opt/my-app', { appName: 'my-app', trial: { confirmWithinSeconds: 30, maxLaunches: 1 } });
  * @throws NotsotufError APP_NAME_INVALID; INVALID_ARGUMENT for a path a script cannot hold; IO_ERROR.
  */
 export async function writeEntryPoint(root: string, options: EntryPointOptions): Promise<EntryPoint> {

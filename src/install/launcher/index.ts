@@ -19,6 +19,8 @@ export {
   planEntryPoint,
   posixEntryScript,
   shellQuote,
+  type TrialPolicyOptions,
+  trialFlags,
   windowsEntryScript,
   writeEntryPoint,
 } from './entry-scripts.js';

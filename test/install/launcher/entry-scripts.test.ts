@@ -53,6 +53,34 @@ describe('POSIX entry script', () => {
     assert.equal((await readState(root)).trial, null, 'the trial was confirmed through the entry point');
   });
 
+  test('a trial policy in the entry point is what the launcher enforces (one launch to confirm)', {
+    skip: BUILT,
+  }, async () => {
+    const root = join(dir, 'root');
+    // 1.1.0 exits cleanly without confirming: with the default policy it would get more launches.
+    await buildRoot(root, { '1.0.0': APP.exits(0), '1.1.0': APP.exits(0) }, trialState());
+    const { path, text } = await writeEntryPoint(root, {
+      appName: 'my-app',
+      launcherPath: DIST_MAIN,
+      trial: { confirmWithinSeconds: 30, maxLaunches: 1 },
+    });
+    assert.match(text, / '--confirm-within' '30' '--max-launches' '1' '[^']*root' -- "\$@"/);
+    const first = spawnSync(path, [], { encoding: 'utf8' });
+    assert.equal(first.stdout, 'app 1.1.0 \n', first.stderr);
+    const second = spawnSync(path, [], { encoding: 'utf8' });
+    assert.equal(second.stdout, 'app 1.0.0 \n', 'rolled back after its one launch');
+    assert.equal((await readState(root)).current, '1.0.0');
+  });
+
+  test('a trial policy that is not a whole number ≥ 1 is refused before anything is written', async () => {
+    for (const trial of [{ maxLaunches: 0 }, { confirmWithinSeconds: 1.5 }, { confirmWithinSeconds: -1 }]) {
+      await assert.rejects(writeEntryPoint(dir, { appName: 'my-app', trial }), (err) =>
+        isNotsotufError(err, 'INVALID_ARGUMENT'),
+      );
+    }
+    assert.equal(existsSync(join(dir, 'my-app')), false);
+  });
+
   test('the script text: exec of node, launcher and root as single-quoted words, then "$@"', () => {
     assert.equal(
       posixEntryScript('/opt/my app', '/usr/lib/notsotuf/main.js', '/usr/bin/node'),
@@ -126,6 +154,17 @@ describe('Windows entry script', () => {
         'C:\\Program Files\\nodejs\\node.exe',
       ),
     );
+  });
+
+  test(`${MOCK}: a trial policy goes before the root as quoted launcher flags`, () => {
+    const entry = planEntryPoint('C:\\My App', {
+      appName: 'my-app',
+      launcherPath: 'C:\\My App\\launcher\\main.js',
+      nodePath: 'C:\\node\\node.exe',
+      platform: 'win32',
+      trial: { maxLaunches: 2 },
+    });
+    assert.match(entry.text, /main\.js" "--max-launches" "2" "C:\\My App" -- %\*\r\n/);
   });
 
   test(`${MOCK}: % is doubled (cmd.exe expands it even inside quotes); & ^ | < > stay literal in quotes`, () => {
