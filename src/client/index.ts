@@ -27,10 +27,12 @@ export type {
 export {
   type CleanupResult,
   DEFAULT_TRIAL_POLICY,
+  exitLike,
   type FailedVersion,
   type InstallState,
   inPlaceStrategy,
   type LastResult,
+  launcherMode,
   type TrialPolicy,
   type TrialPolicyOptions,
   type VersionedOptions,

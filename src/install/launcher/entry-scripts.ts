@@ -18,6 +18,10 @@ import { posix, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotsotufError, validateAppName } from '../../core/index.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeLauncherPointer } from '../versioned/launcher-pointer.js';
+import { LAUNCHER_POINTER_FILE } from '../versioned/layout.js';
+import { readInstallState } from '../versioned/state-file.js';
+import { LAUNCHER_FLAG } from './self-launch.js';
 
 export interface EntryPointOptions {
   /** Names the entry point file: `<root>/<appName>` (POSIX) or `<root>/<appName>.cmd` (Windows). */
@@ -28,6 +32,14 @@ export interface EntryPointOptions {
   readonly nodePath?: string;
   /** Which kind to write; default the host's (`win32` → `.cmd`, anything else → shell script). */
   readonly platform?: NodeJS.Platform;
+  /**
+   * For an app with no Node beside it (a single-executable app, Electron, any binary embedding notsotuf): the
+   * entry point runs the app's own executable — of the newest version known to work, named by
+   * `<root>/launcher-exe` — as its launcher (`<exe> --notsotuf-launch <root> -- args`), and the app calls
+   * launcherMode() first thing. launcherPath and nodePath are then unused. Write it after the first install
+   * (it needs install.json).
+   */
+  readonly selfLaunch?: boolean;
   /**
    * The trial policy the launcher enforces on a new version (its `--confirm-within` and `--max-launches`);
    * each omitted value keeps the launcher's default.
@@ -112,6 +124,39 @@ export function windowsEntryScript(
   ].join('\r\n');
 }
 
+/** The POSIX entry script of a self-launching app: reads the pointer, then `exec`s that executable as launcher. */
+export function posixSelfLaunchScript(root: string, flags: readonly string[] = []): string {
+  const after = [LAUNCHER_FLAG, ...flags].map(shellQuote).join(' ');
+  return [
+    '#!/bin/sh',
+    "# Stable entry point written by notsotuf: runs the app's own executable (of a version known to work) as",
+    '# its launcher, which starts the selected version.',
+    `root=${shellQuote(root)}`,
+    `exe=$(cat "$root/${LAUNCHER_POINTER_FILE}") || exit 70`,
+    'case "$exe" in versions/*) ;; *) echo "notsotuf: $root/launcher-exe is damaged; reinstall the app" >&2; exit 70 ;; esac',
+    `exec "$root/$exe" ${after} "$root" -- "$@"`,
+    '',
+  ].join('\n');
+}
+
+/** The Windows entry script of a self-launching app (CRLF); `%exe:/=\%` turns the pointer's `/` into `\`. */
+export function windowsSelfLaunchScript(root: string, flags: readonly string[] = []): string {
+  const after = [LAUNCHER_FLAG, ...flags].map(cmdQuote).join(' ');
+  return [
+    '@echo off',
+    "rem Stable entry point written by notsotuf: runs the app's own executable (of a version known to work) as",
+    'rem its launcher, which starts the selected version.',
+    'setlocal DisableDelayedExpansion',
+    `set "root=${cmdQuote(root).slice(1, -1)}"`,
+    'set "exe="',
+    `set /p exe=<"%root%\\${LAUNCHER_POINTER_FILE}"`,
+    'if not defined exe exit /b 70',
+    `"%root%\\%exe:/=\\%" ${after} "%root%" -- %*`,
+    'exit /b %ERRORLEVEL%',
+    '',
+  ].join('\r\n');
+}
+
 /** What {@link writeEntryPoint} writes: the file, its text and its mode. */
 export interface EntryPoint {
   readonly kind: 'posix' | 'windows';
@@ -134,6 +179,21 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
   const launcherPath = resolve(options.launcherPath ?? fileURLToPath(new URL('./main.js', import.meta.url)));
   const nodePath = resolve(options.nodePath ?? process.execPath);
   const flags = trialFlags(options.trial);
+  if (options.selfLaunch) {
+    return windows
+      ? {
+          kind: 'windows',
+          path: join(absRoot, `${appName}.cmd`),
+          text: windowsSelfLaunchScript(absRoot, flags),
+          mode: 0o644,
+        }
+      : {
+          kind: 'posix',
+          path: join(absRoot, appName),
+          text: posixSelfLaunchScript(absRoot, flags),
+          mode: 0o755,
+        };
+  }
   return windows
     ? {
         kind: 'windows',
@@ -161,6 +221,15 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
  */
 export async function writeEntryPoint(root: string, options: EntryPointOptions): Promise<EntryPoint> {
   const entry = planEntryPoint(root, options);
+  if (options.selfLaunch) {
+    const state = await readInstallState(root);
+    if (!state) {
+      throw new NotsotufError('INVALID_ARGUMENT', `${root} has no install.json yet.`, {
+        hint: 'Install the first version (versionedStrategy) before writing a self-launching entry point.',
+      });
+    }
+    await writeLauncherPointer(root, state);
+  }
   await writeFileAtomic(entry.path, entry.text, entry.mode);
   // The temp file was created through the umask; the entry point must be executable whatever it is.
   await chmod(entry.path, entry.mode).catch((err: unknown) => {

@@ -18,12 +18,15 @@ export {
   type EntryPointOptions,
   planEntryPoint,
   posixEntryScript,
+  posixSelfLaunchScript,
   shellQuote,
   type TrialPolicyOptions,
   trialFlags,
   windowsEntryScript,
+  windowsSelfLaunchScript,
   writeEntryPoint,
 } from './entry-scripts.js';
+export { exitLike } from './exit-like.js';
 export {
   DEFAULT_LAUNCH,
   type LaunchOptions,
@@ -32,4 +35,6 @@ export {
   type RolledBack,
 } from './launch.js';
 export { type RelaunchOptions, relaunch } from './relaunch.js';
+export { runLauncher } from './run-launcher.js';
+export { LAUNCHER_FLAG, launcherMode } from './self-launch.js';
 export { DEFAULT_FORWARDED_SIGNALS } from './signal-forwarder.js';

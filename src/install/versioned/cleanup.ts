@@ -10,6 +10,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { versionsToKeep, versionsToRemove } from './decide.js';
 import { hasErrno, removeTree, renameRetrying } from './durable-fs.js';
+import { readPointerVersion } from './launcher-pointer.js';
 import { HEALTH_DIR, HEALTH_SUFFIX, type InstallState, STAGING_PREFIX, VERSIONS_DIR } from './layout.js';
 import { withUpdateLockOrBusy } from './locks.js';
 import { recoverLocked } from './recover.js';
@@ -52,7 +53,10 @@ export async function removeUnkept(
     return removed;
   }
   if (state === undefined || !existing.includes(state.current)) return removed;
-  for (const version of versionsToRemove(existing, state)) {
+  // A self-launching root's entry point runs the version its pointer names: never remove that one, even when
+  // the pointer lags behind the state (its rewrite failed).
+  const launcher = await readPointerVersion(root);
+  for (const version of versionsToRemove(existing, state).filter((v) => v !== launcher)) {
     const dir = join(versions, version);
     const aside = join(versions, `${STAGING_PREFIX}removed-${randomBytes(6).toString('hex')}`);
     try {

@@ -14,6 +14,7 @@ export {
 } from './decide.js';
 export { type ConfirmResult, confirmTrial, isHealthy, markHealthy } from './health.js';
 export { DEFAULT_VERSIONED, type VersionedOptions, versionedStrategy } from './install.js';
+export { launcherVersion, pointerVersion, readPointerVersion } from './launcher-pointer.js';
 export {
   DATA_DIR,
   DEFAULT_TRIAL_POLICY,

@@ -11,6 +11,8 @@
  * <root>/versions/.staging-<rand>/  an install in progress; leftovers are removed by recovery
  * <root>/health/<version>.ok        written by the app (markHealthy) once the version on trial started properly
  * <root>/data/                      the app's own data: never touched by installs, updates or rollbacks
+ * <root>/launcher-exe               only for self-launching apps (see launcher-pointer.ts): the executable, relative
+ *                                   to the root, that the entry point runs as the launcher
  * ```
  * Paths are joined with node:path; version directory names are the version as published (e.g. `1.1.0`).
  */
@@ -23,6 +25,7 @@ export const UPDATE_LOCK_FILE = 'update.lock';
 export const VERSIONS_DIR = 'versions';
 export const HEALTH_DIR = 'health';
 export const DATA_DIR = 'data';
+export const LAUNCHER_POINTER_FILE = 'launcher-exe';
 export const STAGING_PREFIX = '.staging-';
 export const HEALTH_SUFFIX = '.ok';
 export const STATE_FORMAT = 1;

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
 import { tempPathFor } from '../../util/atomic-write.js';
 import { fsyncDir, hasErrno, renameRetrying } from './durable-fs.js';
+import { refreshLauncherPointer } from './launcher-pointer.js';
 import {
   FAILURE_REASONS,
   type FailedVersion,
@@ -212,6 +213,7 @@ export async function writeInstallState(
       err,
     ),
   );
+  await refreshLauncherPointer(root, state, options.onWarning);
 }
 
 /**
