@@ -5,6 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { launcherExeSync } from '../versioned/launcher-pointer.js';
+import { LAUNCHER_FLAG } from './self-launch.js';
 
 export interface RelaunchOptions {
   /** The launcher script (default: this package's `notsotuf-launch`). */
@@ -13,7 +15,10 @@ export interface RelaunchOptions {
   readonly nodePath?: string;
 }
 
-/** Starts the entry point of `root` detached with `args`; returns its pid. The caller should exit right after. */
+/**
+ * Starts the entry point of `root` detached with `args`; returns its pid. The caller should exit right after. A
+ * self-launching root (see writeEntryPoint's `selfLaunch`) is started through the executable its launcher-exe names.
+ */
 export function relaunch(
   root: string,
   args: readonly string[],
@@ -24,7 +29,12 @@ export function relaunch(
   // The new launcher sets these for the version it starts; stale values from this process must not leak.
   delete env['NOTSOTUF_INSTALL_ROOT'];
   delete env['NOTSOTUF_VERSION'];
-  const child = spawn(options.nodePath ?? process.execPath, [launcher, root, '--', ...args], {
+  // A self-launching root (launcher-exe) starts through the app's own executable, as its entry point does.
+  const selfLauncher = launcherExeSync(root);
+  const [command, commandArgs] = selfLauncher
+    ? [selfLauncher, [LAUNCHER_FLAG, root, '--', ...args]]
+    : [options.nodePath ?? process.execPath, [launcher, root, '--', ...args]];
+  const child = spawn(command, commandArgs, {
     detached: true,
     stdio: 'inherit',
     env,

@@ -8,6 +8,7 @@
  * every state change (only for roots that have it: writeEntryPoint({ selfLaunch }) creates it), and cleanup keeps
  * the version it names.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
@@ -77,4 +78,18 @@ export async function refreshLauncherPointer(
       err,
     ),
   );
+}
+
+/**
+ * The absolute path of the executable a self-launching root's pointer names, read synchronously (for a restart
+ * right before the process exits); undefined for a root without a valid pointer.
+ */
+export function launcherExeSync(root: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(launcherPointerPath(root), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return pointerVersion(text) === undefined ? undefined : join(root, ...text.trim().split('/'));
 }

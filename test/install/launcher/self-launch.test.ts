@@ -13,7 +13,12 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isNotsotufError } from '../../../src/core/errors.js';
 import { cleanupInstallRoot, type InstallState } from '../../../src/install/index.js';
-import { launcherMode, planEntryPoint, writeEntryPoint } from '../../../src/install/launcher/index.js';
+import {
+  launcherMode,
+  planEntryPoint,
+  relaunch,
+  writeEntryPoint,
+} from '../../../src/install/launcher/index.js';
 import { readState, tempDir, trialState } from './helpers.js';
 
 const DIST_INSTALL = fileURLToPath(new URL('../../../dist/install/index.js', import.meta.url));
@@ -32,6 +37,13 @@ function appModule(behaviour: Behaviour): string {
     'if (outcome !== undefined) exitLike(outcome);',
     'else {',
     "  console.log('app', process.env.NOTSOTUF_VERSION, JSON.stringify(process.argv.slice(2)));",
+    "  const { mkdirSync, renameSync, writeFileSync } = await import('node:fs');",
+    "  const data = process.env.NOTSOTUF_INSTALL_ROOT + '/data';",
+    '  mkdirSync(data, { recursive: true });',
+    '  const run = { version: process.env.NOTSOTUF_VERSION, args: process.argv.slice(2) };',
+    // Written beside and renamed: a reader never sees half of it.
+    "  writeFileSync(data + '/last-run.tmp', JSON.stringify(run));",
+    "  renameSync(data + '/last-run.tmp', data + '/last-run.json');",
     behaviour === 'confirms'
       ? '  await markHealthy(process.env.NOTSOTUF_INSTALL_ROOT, process.env.NOTSOTUF_VERSION);'
       : '  process.exit(3);',
@@ -50,6 +62,15 @@ async function addVersion(root: string, version: string, behaviour: Behaviour): 
 
 async function writeState(root: string, state: InstallState): Promise<void> {
   await writeFile(join(root, 'install.json'), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const pointer = (root: string) => readFile(join(root, 'launcher-exe'), 'utf8');
@@ -102,6 +123,27 @@ describe('self-launching entry point', { skip: BUILT }, () => {
     assert.ok(existsSync(join(root, 'versions', '1.0.0')), 'the pointer’s version is kept');
     const again = spawnSync(path, [], { encoding: 'utf8' });
     assert.equal(again.stdout, 'app 1.2.0 []\n', again.stderr);
+  });
+
+  test('relaunch (quit-and-install) of a self-launching root goes through launcher-exe, not node', async () => {
+    const root = join(dir, 'root');
+    await addVersion(root, '1.0.0', 'confirms');
+    await addVersion(root, '1.1.0', 'confirms');
+    await writeState(root, trialState());
+    await writeEntryPoint(root, { appName: 'my-app', selfLaunch: true });
+    // nodePath points nowhere: a relaunch that used it could not start anything.
+    const pid = relaunch(root, ['--after-update'], { nodePath: join(dir, 'no-node-here') });
+    assert.ok(pid !== undefined, 'the launcher started');
+    let text = '';
+    for (let i = 0; i < 400 && !text; i++) {
+      text = await readFile(join(root, 'data', 'last-run.json'), 'utf8').catch(() => '');
+      if (!text) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(JSON.parse(text), { version: '1.1.0', args: ['--after-update'] });
+    // The detached launcher still ends the trial and writes its log: wait for it before the root is removed.
+    for (let i = 0; i < 200 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(isRunning(pid), false, 'the launcher ended');
+    assert.equal((await readState(root)).trial, null);
   });
 
   test('needs install.json: INVALID_ARGUMENT before anything is written', async () => {
