@@ -63,6 +63,10 @@ export type ErrorCode =
   // installing
   | 'INSTALL_FAILED'
   // environment
+  | 'DESTINATION_INVALID'
+  | 'STORAGE_FAILED'
+  | 'STORAGE_LOCKED'
+  | 'PUBLISH_VERIFY_FAILED'
   | 'IO_ERROR'
   | 'ABORTED';
 
