@@ -5,6 +5,7 @@ import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintain.js';
 import { registerPatch } from './commands/patch.js';
+import { registerPublish } from './commands/publish.js';
 import { registerRelease } from './commands/release.js';
 import { registerServe } from './commands/serve.js';
 import { collect } from './context.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerRelease(program);
   registerMaintenance(program);
   registerPatch(program);
+  registerPublish(program);
   registerServe(program);
   registerClient(program);
   return program;

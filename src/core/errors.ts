@@ -67,6 +67,7 @@ export type ErrorCode =
   | 'STORAGE_FAILED'
   | 'STORAGE_LOCKED'
   | 'PUBLISH_VERIFY_FAILED'
+  | 'PUBLISH_CONFLICT'
   | 'IO_ERROR'
   | 'ABORTED';
 

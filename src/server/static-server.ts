@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
+import { cacheControlFor, contentTypeFor } from '../core/http-headers.js';
 
 export interface ServeOptions {
   /** Directory to serve (a repository directory: `metadata/` and `targets/` below it). */
@@ -20,25 +21,6 @@ export interface RunningServer {
   readonly url: string;
   readonly server: Server;
   close(): Promise<void>;
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.json': 'application/json',
-  '.gz': 'application/gzip',
-  '.patch': 'application/octet-stream',
-};
-
-/**
- * Cache policy for CDNs and browsers: files whose name changes with their content (`N.root.json`,
- * `N.targets.json`, hash-prefixed targets) never change, so they may be cached forever; the unversioned names,
- * `timestamp.json` first of all, must be revalidated on every request or clients miss new releases.
- */
-export function cacheControlFor(path: string): string {
-  const name = path.split('/').pop() ?? '';
-  if (/^[1-9]\d*\.[a-z]+\.json$/.test(name) || /^[0-9a-f]{64}\./.test(name)) {
-    return 'public, max-age=31536000, immutable';
-  }
-  return 'no-cache';
 }
 
 /** Parses a single `bytes=a-b` range; undefined for none or an unsupported form (served whole). */
@@ -85,7 +67,7 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     const size = info.size;
     const range = parseRange(req.headers.range, size);
     const headers: Record<string, string | number> = {
-      'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Type': contentTypeFor(file),
       'Cache-Control': cacheControlFor(pathname),
       'Accept-Ranges': 'bytes',
       'Last-Modified': info.mtime.toUTCString(),

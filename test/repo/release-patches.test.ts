@@ -30,8 +30,22 @@ after(async () => {
   await tmp.cleanup();
 });
 
-const payload = (seed: number) =>
-  Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31 + seed * (i >> 12)) & 0xff));
+/** 200 KB of incompressible bytes; release 2 edits 100 of them and inserts 50 (a small change to a binary). */
+const payload = (release: number) => {
+  let x = 0x9e3779b9;
+  const base = Buffer.from(
+    Array.from({ length: 200_000 }, () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    }),
+  );
+  if (release === 1) return base;
+  const edited = Buffer.from(base);
+  for (let i = 1000; i < 1100; i++) edited[i] = edited[i]! ^ 0x5a;
+  return Buffer.concat([edited.subarray(0, 150_000), Buffer.alloc(50, 7), edited.subarray(150_000)]);
+};
 
 async function twoReleases(name: string, consistentSnapshot: boolean): Promise<TestRepo> {
   const r = await createTestRepo(join(tmp.dir, name), { consistentSnapshot });

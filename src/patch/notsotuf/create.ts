@@ -6,7 +6,7 @@ import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
 import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
 import { OpsWriter } from './ops-writer.js';
-import { type Compressed, StreamCompressor } from './stream-compressor.js';
+import { type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
 import { indexTar, type TarMember } from './tar-index.js';
 
 /** How long the matcher may hold the event loop before it lets the compressors' I/O through. */
@@ -163,16 +163,22 @@ export async function createNotsotufPatch(
         `Internal error: the patch plan covers ${w.written} of ${neu.length} bytes.`,
       );
     }
-    // The plain form is for bzip2's block sorting; LZMA on plain diff bytes is slow and never won.
-    const plain: Compressed | undefined = w.diffPlain
-      ? { data: bzip2Compress(w.diffPlain.view()), method: METHOD_BZIP2 }
-      : undefined;
+    // The plain form is for bzip2's block sorting (LZMA on large plain diffs is slow and never won); a small one
+    // tries every coder, like any small stream.
+    const plainBytes = w.diffPlain?.view();
+    let plain: Promise<Compressed> | undefined;
+    if (plainBytes && plainBytes.length <= SMALL_STREAM) {
+      const c = new StreamCompressor(lzma, 9);
+      c.push(plainBytes);
+      plain = c.finish();
+    } else if (plainBytes) plain = Promise.resolve({ data: bzip2Compress(plainBytes), method: METHOD_BZIP2 });
     const [ops, runs, bytes, extra] = await Promise.all(all.map((c) => c.finish()));
+    const plainResult = await plain;
     abortCheck();
     // The plain diff form when it is smaller (see format.ts); its runs stream is then empty.
-    usePlain = plain !== undefined && plain.data.length < runs!.data.length + bytes!.data.length;
+    usePlain = plainResult !== undefined && plainResult.data.length < runs!.data.length + bytes!.data.length;
     streams = usePlain
-      ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plain!, extra!]
+      ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plainResult!, extra!]
       : [ops!, runs!, bytes!, extra!];
   } catch (err) {
     for (const c of all) c.destroy();

@@ -9,7 +9,7 @@ const brotli = promisify(brotliCompress);
 /** Above this size brotli quality 11 (about 1 MB/s) costs minutes for a few percent; quality 10 is ~4× faster. */
 const BROTLI_Q11_LIMIT = 4 << 20;
 /** Streams up to this size also try brotli and bzip2 when LZMA is available: cheap, and they win on some. */
-const SMALL_STREAM = 1 << 20;
+export const SMALL_STREAM = 1 << 20;
 
 export interface Compressed {
   readonly data: Uint8Array;
