@@ -35,4 +35,6 @@ export interface ObjectStore {
    * it (a directory: O_EXCL; S3: If-None-Match); elsewhere a check then a write, which the lock protocol reads back.
    */
   createExclusive(key: string, bytes: Uint8Array, options: Omit<PutOptions, 'sha256'>): Promise<boolean>;
+  /** Releases connections (S3), if the store holds any. */
+  close?(): void;
 }

@@ -2,6 +2,13 @@ import { execFile } from 'node:child_process';
 import { NotsotufError } from '../core/errors.js';
 import type { ObjectStore, PutOptions, RemoteObject } from './object-store.js';
 
+/** The environment for rclone: ours, without AWS_CA_BUNDLE, which breaks rclone 1.60's S3 client when set. */
+function rcloneEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['AWS_CA_BUNDLE'];
+  return env;
+}
+
 /** rclone's documented exit codes for "directory not found" and "file not found". */
 const EXIT_DIR_NOT_FOUND = 3;
 const EXIT_FILE_NOT_FOUND = 4;
@@ -40,7 +47,7 @@ export class RcloneStore implements ObjectStore {
       const child = execFile(
         this.binary,
         [...args],
-        { encoding: 'buffer', maxBuffer: 256 << 20 },
+        { encoding: 'buffer', maxBuffer: 256 << 20, env: rcloneEnv() },
         (err, stdout, stderr) => {
           const code = err ? ((err as { code?: unknown }).code ?? 1) : 0;
           if (typeof code === 'string') {
@@ -107,7 +114,17 @@ export class RcloneStore implements ObjectStore {
     if (r.code !== 0) throw this.failed('upload', key, r);
   }
 
+  /** True when `key` is an object. (`rclone cat` of a missing key on a bucket remote prints nothing and succeeds.) */
+  private async exists(key: string): Promise<boolean> {
+    const r = await this.run(['lsjson', '--files-only', this.target(key)]);
+    if (r.code === EXIT_DIR_NOT_FOUND || r.code === EXIT_FILE_NOT_FOUND) return false;
+    if (r.code !== 0) throw this.failed('look up', key, r);
+    const name = key.split('/').pop();
+    return (JSON.parse(r.stdout.toString('utf8')) as { Path: string }[]).some((e) => e.Path === name);
+  }
+
   async getBytes(key: string, maxBytes: number): Promise<Buffer | undefined> {
+    if (!(await this.exists(key))) return undefined;
     const r = await this.run(['cat', '--count', String(maxBytes + 1), this.target(key)]);
     if (r.code === EXIT_FILE_NOT_FOUND || r.code === EXIT_DIR_NOT_FOUND) return undefined;
     if (r.code !== 0) throw this.failed('read', key, r);
@@ -116,6 +133,7 @@ export class RcloneStore implements ObjectStore {
   }
 
   async getFile(key: string, localPath: string): Promise<boolean> {
+    if (!(await this.exists(key))) return false;
     const r = await this.run(['copyto', this.target(key), localPath]);
     if (r.code === EXIT_FILE_NOT_FOUND || r.code === EXIT_DIR_NOT_FOUND) return false;
     if (r.code !== 0) throw this.failed('download', key, r);
