@@ -10,9 +10,22 @@ export const DEFAULT_LOCK_TTL_MS = 30 * 60_000;
 
 interface LockBody {
   readonly owner: string;
+  readonly host?: string;
+  readonly pid?: number;
   readonly token: string;
   readonly created: string;
   readonly expires: string;
+}
+
+/** A lock left by a process of this host that no longer runs (a killed publish): no need to wait for expiry. */
+function deadLocalOwner(lock: LockBody): boolean {
+  if (lock.host !== hostname() || typeof lock.pid !== 'number' || lock.pid === process.pid) return false;
+  try {
+    process.kill(lock.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function parseLock(bytes: Buffer | undefined): LockBody | undefined {
@@ -30,7 +43,8 @@ function parseLock(bytes: Buffer | undefined): LockBody | undefined {
 /**
  * Takes the publish lock: creates the lock object only if none exists (atomically where the store can), then
  * reads it back and checks it holds our random token, so of two publishers racing on a store without
- * conditional writes at most one goes on. A lock past its expiry is removed and taken over once.
+ * conditional writes at most one goes on. A lock past its expiry, or left by a process of this host that is gone
+ * (a killed publish), is removed and taken over once.
  *
  * @returns a function that releases the lock
  * @throws NotsotufError STORAGE_LOCKED while another publish holds it.
@@ -44,6 +58,8 @@ export async function acquirePublishLock(
   const token = randomBytes(16).toString('hex');
   const body: LockBody = {
     owner: `${hostname()} pid ${process.pid}`,
+    host: hostname(),
+    pid: process.pid,
     token,
     created: new Date(now()).toISOString(),
     expires: new Date(now() + ttl).toISOString(),
@@ -62,7 +78,7 @@ export async function acquirePublishLock(
         if (still?.token === token) await store.delete(LOCK_KEY);
       };
     }
-    if (held && Date.parse(held.expires) < now() && attempt === 0) {
+    if (held && (Date.parse(held.expires) < now() || deadLocalOwner(held)) && attempt === 0) {
       await store.delete(LOCK_KEY);
       continue;
     }
