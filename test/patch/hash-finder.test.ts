@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HashFinder } from '../../src/patch/notsotuf/hash-finder.js';
+import { pseudoRandom } from './helpers.js';
 
-function random(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+const random = (size: number, seed: number) => Buffer.from(pseudoRandom(size, seed));
 
 describe('HashFinder', () => {
   const old = random(50_000, 1);

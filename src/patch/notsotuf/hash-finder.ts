@@ -1,22 +1,5 @@
 import type { MatchFinder } from '../bsdiff-core.js';
-
-/** Bytes a match must agree on exactly to be found at all (the rolling hash covers this many). */
-const SEED = 12;
-/** Base of the rolling hash (an odd 32-bit multiplier). */
-const B = 0x01000193;
-
-function power(base: number, exp: number): number {
-  let r = 1;
-  for (let i = 0; i < exp; i++) r = Math.imul(r, base);
-  return r;
-}
-const B_POW_SEED = power(B, SEED);
-
-function hashAt(buf: Uint8Array, pos: number): number {
-  let h = 0;
-  for (let i = 0; i < SEED; i++) h = (Math.imul(h, B) + buf[pos + i]!) | 0;
-  return h;
-}
+import { hashAt, roll, SEED } from './rolling-hash.js';
 
 /** Most table slots: 2^25 Int32 = 128 MiB, enough for one slot per position of a 100 MB base. */
 const MAX_BITS = 25;
@@ -52,7 +35,7 @@ export class HashFinder implements MatchFinder {
     let h = hashAt(old, 0);
     for (let i = 0; i < last; i++) {
       table[h >>> shift] = i;
-      h = (Math.imul(h, B) + old[i + SEED]! - Math.imul(old[i]!, B_POW_SEED)) | 0;
+      h = roll(h, old[i]!, old[i + SEED]!);
     }
     table[h >>> shift] = last;
   }
@@ -60,8 +43,7 @@ export class HashFinder implements MatchFinder {
   private hashOf(scan: number): number {
     const next = this.next;
     if (this.hashedAt === scan - 1) {
-      this.hash =
-        (Math.imul(this.hash, B) + next[scan - 1 + SEED]! - Math.imul(next[scan - 1]!, B_POW_SEED)) | 0;
+      this.hash = roll(this.hash, next[scan - 1]!, next[scan - 1 + SEED]!);
     } else if (this.hashedAt !== scan) this.hash = hashAt(next, scan);
     this.hashedAt = scan;
     return this.hash;

@@ -1,31 +1,11 @@
 import type { Match, Matcher } from './create.js';
+import { hashAt, roll, SEED } from './rolling-hash.js';
 
-/** Bytes a seed match must agree on exactly before it is extended. */
-const SEED = 12;
 /** Exact bytes a match at a new offset needs (the current offset needs only SEED): short matches cost more than they save. */
 // Measured on typescript 5.5 → 5.6: 12 → 294 KB, 24 → 186 KB, 48 → 162 KB, 96 → 165 KB.
 const ACCEPT = 48;
 /** How far an approximate extension looks past its best point before giving up. */
 const EXTEND_PATIENCE = 256;
-/** Base of the rolling hash (an odd 32-bit multiplier). */
-const B = 0x01000193;
-
-function power(base: number, exp: number): number {
-  let r = 1;
-  for (let i = 0; i < exp; i++) r = Math.imul(r, base);
-  return r;
-}
-const B_POW_SEED = power(B, SEED);
-
-function hashAt(buf: Uint8Array, pos: number): number {
-  let h = 0;
-  for (let i = 0; i < SEED; i++) h = (Math.imul(h, B) + buf[pos + i]!) | 0;
-  return h;
-}
-
-function roll(h: number, out: number, inp: number): number {
-  return (Math.imul(h, B) + inp - Math.imul(out, B_POW_SEED)) | 0;
-}
 
 function exactForward(old: Uint8Array, o: number, neu: Uint8Array, n: number): number {
   let len = 0;
