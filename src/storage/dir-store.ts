@@ -1,7 +1,7 @@
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { copyFileAtomic } from '../util/atomic-write.js';
 import { hashFile } from '../util/hash-file.js';
 import type { ObjectStore, PutOptions, RemoteObject } from './object-store.js';
 
@@ -57,19 +57,10 @@ export class DirStore implements ObjectStore {
 
   async putFile(key: string, localPath: string, _options: PutOptions): Promise<void> {
     const target = this.path(key);
-    const tmp = tempPathFor(target);
     try {
       await mkdir(dirname(target), { recursive: true });
-      await copyFile(localPath, tmp);
-      const fh = await open(tmp, 'r+');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, target);
+      await copyFileAtomic(localPath, target);
     } catch (err) {
-      await rm(tmp, { force: true });
       throw storageError('write', target, err);
     }
   }

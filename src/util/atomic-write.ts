@@ -38,6 +38,27 @@ export async function writeFileAtomic(
 }
 
 /**
+ * Copies `from` to `to` atomically: a copy beside the target, fsync, rename. A reader of `to` sees the old file or
+ * the whole new one. Errors are thrown as they are (the temp file removed); callers give them their code.
+ */
+export async function copyFileAtomic(from: string, to: string): Promise<void> {
+  const tmp = tempPathFor(to);
+  try {
+    await copyFile(from, tmp);
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, to);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
  * Moves a file. A rename when both paths share a file system; otherwise copy beside the target, then rename
  * (so the target still appears atomically) and remove the source.
  */
@@ -46,14 +67,7 @@ export async function moveFile(from: string, to: string): Promise<void> {
     await rename(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const tmp = tempPathFor(to);
-    try {
-      await copyFile(from, tmp);
-      await rename(tmp, to);
-    } catch (copyErr) {
-      await rm(tmp, { force: true });
-      throw copyErr;
-    }
+    await copyFileAtomic(from, to);
     await rm(from, { force: true });
   }
 }
