@@ -45,7 +45,7 @@ export async function makeReleasePatch(
       {
         path: prevPath,
         cause: err,
-        hint: 'Bring the repository files back (e.g. notsotuf pull), or pass --skip-patch to publish without a patch.',
+        hint: 'Copy the published repository files back (e.g. with rclone copy or aws s3 sync), or pass --skip-patch to publish without a patch.',
       },
     );
   });

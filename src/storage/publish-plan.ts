@@ -108,7 +108,7 @@ export function planPublish(local: readonly LocalFile[], remote: readonly Remote
         .slice(0, 3)
         .join(', ')}${conflicts.length > 3 ? ', …' : ''}.`,
       {
-        hint: 'Published targets and versioned metadata never change. Pull the destination (notsotuf pull) and add the release there, or publish to an empty destination.',
+        hint: "Published targets and versioned metadata never change. Copy the destination's metadata/ and targets/ into your repository directory and add the release there, or publish to an empty destination.",
       },
     );
   }

@@ -3,13 +3,12 @@
  * (see publish-plan.ts), under a lock, and reads back what clients read to check it arrived.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { cacheControlFor, contentTypeFor } from '../core/http-headers.js';
 import { verifyRepository } from '../repo/verify.js';
-import { digestsEqual } from '../util/hash-file.js';
+import { digestFile, digestsEqual } from '../util/hash-file.js';
 import { acquireLock } from '../util/lock-file.js';
 import type { ObjectStore } from './object-store.js';
 import { acquirePublishLock } from './publish-lock.js';
@@ -40,18 +39,6 @@ export interface PublishResult {
 /** Largest metadata file read back: far above any real one, small enough to hold in memory. */
 const MAX_METADATA_BYTES = 64 << 20;
 
-async function hashes(path: string): Promise<{ size: number; sha256: string; md5: string }> {
-  const sha = createHash('sha256');
-  const md5 = createHash('md5'); // what S3 ETags and rclone listings report; not a security check
-  let size = 0;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    sha.update(chunk);
-    md5.update(chunk);
-    size += chunk.length;
-  }
-  return { size, sha256: sha.digest('hex'), md5: md5.digest('hex') };
-}
-
 /** The files a publish considers: `metadata/*.json` and every file in `targets/`. */
 async function localFiles(repoDir: string): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
@@ -60,7 +47,8 @@ async function localFiles(repoDir: string): Promise<LocalFile[]> {
     for (const e of entries) {
       if (!e.isFile() || (dir === 'metadata' && !e.name.endsWith('.json'))) continue;
       const path = join(repoDir, dir, e.name);
-      out.push({ key: `${dir}/${e.name}`, path, ...(await hashes(path)) });
+      // MD5 too: what S3 ETags and rclone listings report (a change check, not a security check).
+      out.push({ key: `${dir}/${e.name}`, path, ...(await digestFile(path, ['sha256', 'md5'])) });
     }
   }
   return out;
@@ -127,13 +115,13 @@ async function publishLocked(
     const remote = [...(await store.list('metadata/')), ...(await store.list('targets/'))];
     const remoteTs = timestampVersion(await store.getBytes('metadata/timestamp.json', MAX_METADATA_BYTES));
     const localTsFile = local.find((f) => f.key === 'metadata/timestamp.json');
-    const localTs = localTsFile ? timestampVersion(await readSmall(localTsFile.path)) : undefined;
+    const localTs = localTsFile ? timestampVersion(await readFile(localTsFile.path)) : undefined;
     if (remoteTs !== undefined && localTs !== undefined && remoteTs > localTs) {
       throw new NotsotufError(
         'PUBLISH_CONFLICT',
         `${store.description} is newer (timestamp version ${remoteTs}) than ${options.repoDir} (${localTs}).`,
         {
-          hint: 'Another publisher went ahead: pull the destination (notsotuf pull), then add your release there.',
+          hint: "Another publisher went ahead: copy the destination's metadata/ and targets/ into your repository directory, add your release there, then publish.",
         },
       );
     }
@@ -170,12 +158,6 @@ async function publishLocked(
   } finally {
     await release();
   }
-}
-
-async function readSmall(path: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) parts.push(chunk);
-  return Buffer.concat(parts);
 }
 
 /**

@@ -158,20 +158,25 @@ export class S3Store implements ObjectStore {
       const r = await this.client.send(
         new this.s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }),
       );
-      if ((r.ContentLength ?? 0) > maxBytes) {
-        throw new NotsotufError(
-          'STORAGE_FAILED',
-          `${this.description}/${key} is larger than ${maxBytes} bytes.`,
-        );
-      }
+      // The declared length first, so an oversized object is not downloaded; the bytes themselves after.
+      if ((r.ContentLength ?? 0) > maxBytes) throw this.tooLarge(key, maxBytes);
       const bytes = Buffer.from((await r.Body?.transformToByteArray()) ?? []);
-      if (bytes.length > maxBytes)
-        throw new NotsotufError('STORAGE_FAILED', `${this.description}/${key} is too large.`);
+      if (bytes.length > maxBytes) throw this.tooLarge(key, maxBytes);
       return bytes;
     } catch (err) {
       if (notFound(err)) return undefined;
       throw err instanceof NotsotufError ? err : s3Error('read', `${this.description}/${key}`, err);
     }
+  }
+
+  private tooLarge(key: string, maxBytes: number): NotsotufError {
+    return new NotsotufError(
+      'STORAGE_FAILED',
+      `${this.description}/${key} is larger than ${maxBytes} bytes.`,
+      {
+        hint: 'This is not a file notsotuf publishes: check that the destination holds only a notsotuf repository.',
+      },
+    );
   }
 
   async getFile(key: string, localPath: string): Promise<boolean> {
