@@ -6,6 +6,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintain.js';
 import { registerPatch } from './commands/patch.js';
 import { registerPublish } from './commands/publish.js';
+import { registerPull } from './commands/pull.js';
 import { registerRelease } from './commands/release.js';
 import { registerServe } from './commands/serve.js';
 import { collect } from './context.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerMaintenance(program);
   registerPatch(program);
   registerPublish(program);
+  registerPull(program);
   registerServe(program);
   registerClient(program);
   return program;

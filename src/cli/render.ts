@@ -65,6 +65,8 @@ export class ProgressBar {
   constructor(
     private readonly label: string,
     out: OutputOptions,
+    /** What `done`/`total` count: bytes (shown as KB/MB) or whole items such as files. */
+    private readonly unit: 'bytes' | 'items' = 'bytes',
   ) {
     this.enabled = Boolean(process.stderr.isTTY) && !out.json;
   }
@@ -78,7 +80,7 @@ export class ProgressBar {
     const ratio = total > 0 ? Math.min(1, done / total) : 0;
     const filled = Math.round(ratio * width);
     process.stderr.write(
-      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)}`,
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${this.unit === 'bytes' ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`}`,
     );
   }
 

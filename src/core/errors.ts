@@ -68,6 +68,8 @@ export type ErrorCode =
   | 'STORAGE_LOCKED'
   | 'PUBLISH_VERIFY_FAILED'
   | 'PUBLISH_CONFLICT'
+  | 'PULL_CONFLICT'
+  | 'PULL_UNSAFE_PATH'
   | 'IO_ERROR'
   | 'ABORTED';
 

@@ -1,10 +1,11 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { ResilientFetcher } from '../client/fetch/index.js';
 import { parseTargetCustom } from '../core/custom-metadata.js';
 import { isNotsotufError } from '../core/errors.js';
+import { RepoLayout } from './layout.js';
 
 export interface VerifyProblem {
   /** The target concerned, or undefined for metadata problems. */
@@ -21,6 +22,26 @@ export interface VerifyReport {
   readonly problems: readonly VerifyProblem[];
 }
 
+export interface VerifyOptions {
+  /**
+   * The root to start from (a file). Default: the oldest root in the repository, so every rotation since is
+   * checked like an old client would. `pull` passes the root it already trusts.
+   */
+  readonly trustedRoot?: string;
+  /**
+   * For a target whose file is not in `targets/`: whether a copy elsewhere (the published destination) has the
+   * signed length and hash. Without it a missing file is a problem.
+   */
+  readonly targetElsewhere?: (fileName: string, length: number, sha256: string) => boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -30,7 +51,7 @@ function describe(err: unknown): string {
  * every root rotation — then downloads every target and checks its length and hash. Collects all problems
  * instead of stopping at the first.
  */
-export async function verifyRepository(repoDir: string): Promise<VerifyReport> {
+export async function verifyRepository(repoDir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const metadataDir = join(repoDir, 'metadata');
   const work = await mkdtemp(join(tmpdir(), 'notsotuf-verify-'));
   const problems: VerifyProblem[] = [];
@@ -42,7 +63,7 @@ export async function verifyRepository(repoDir: string): Promise<VerifyReport> {
     // Trust the oldest root on disk, so every rotation since is checked like an old client would.
     const names = await readdir(metadataDir).catch(() => [] as string[]);
     const firstRoot = names.includes('1.root.json') ? '1.root.json' : 'root.json';
-    await copyFile(join(metadataDir, firstRoot), join(clientMeta, 'root.json'));
+    await copyFile(options.trustedRoot ?? join(metadataDir, firstRoot), join(clientMeta, 'root.json'));
     // Plain directories are read from the file system; a missing file answers 404 like a web server.
     const fetcher = new ResilientFetcher([
       { metadataUrl: metadataDir, targetsUrl: join(repoDir, 'targets') },
@@ -64,18 +85,30 @@ export async function verifyRepository(repoDir: string): Promise<VerifyReport> {
     const store = (
       updater as unknown as {
         trustedSet: {
-          root: { signed: { version: number } };
+          root: { signed: { version: number; consistentSnapshot: boolean } };
           targets?: { signed: { version: number; targets: Record<string, unknown> } };
         };
       }
     ).trustedSet;
     const targetNames = Object.keys(store.targets?.signed.targets ?? {}).sort();
+    const layout = new RepoLayout(repoDir, store.root.signed.consistentSnapshot);
     let checked = 0;
     for (const name of targetNames) {
       try {
         const info = await updater.getTargetInfo(name);
         if (!info) throw new Error('not found in trusted targets');
         parseTargetCustom(info.custom, name);
+        const sha256 = info.hashes.sha256 ?? '';
+        const fileName = layout.targetFileName(name, sha256);
+        if (options.targetElsewhere && !(await exists(join(layout.targetsDir, fileName)))) {
+          if (!options.targetElsewhere(fileName, info.length, sha256)) {
+            throw new Error(
+              `targets/${fileName} is neither here nor at the destination with its signed length and hash`,
+            );
+          }
+          checked++;
+          continue;
+        }
         await updater.downloadTarget(info, join(clientTargets, `${checked}.bin`));
         await rm(join(clientTargets, `${checked}.bin`), { force: true });
         checked++;

@@ -16,6 +16,8 @@ export interface PutOptions {
   readonly cacheControl: string;
   /** The file's sha256 (hex), recorded where the service keeps metadata, so a later publish can compare. */
   readonly sha256: string;
+  /** Bytes sent so far, where the service reports progress within a file (S3 multipart). */
+  readonly onProgress?: (loaded: number) => void;
 }
 
 export interface ObjectStore {
@@ -34,7 +36,11 @@ export interface ObjectStore {
    * Creates `key` with `bytes` only if it does not exist; false when it does. Atomic where the service supports
    * it (a directory: O_EXCL; S3: If-None-Match); elsewhere a check then a write, which the lock protocol reads back.
    */
-  createExclusive(key: string, bytes: Uint8Array, options: Omit<PutOptions, 'sha256'>): Promise<boolean>;
+  createExclusive(
+    key: string,
+    bytes: Uint8Array,
+    options: Omit<PutOptions, 'sha256' | 'onProgress'>,
+  ): Promise<boolean>;
   /** Releases connections (S3), if the store holds any. */
   close?(): void;
 }

@@ -66,7 +66,7 @@ function hashKnown(remote: RemoteFile): boolean {
   return remote.sha256 !== undefined || remote.md5 !== undefined;
 }
 
-function sortKey(file: LocalFile & { phase: Phase }): [number, number, number, string] {
+function sortKey(file: { key: string; phase: Phase }): [number, number, number, string] {
   const m = VERSIONED.exec(file.key);
   return [
     PHASES.indexOf(file.phase),
@@ -79,6 +79,18 @@ function sortKey(file: LocalFile & { phase: Phase }): [number, number, number, s
 function compare(a: [number, number, number, string], b: [number, number, number, string]): number {
   for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
   return a[3] < b[3] ? -1 : a[3] > b[3] ? 1 : 0;
+}
+
+/** Keys in the order a client may see them appear: what `pull` follows when it writes metadata locally. */
+export function inUploadOrder(keys: readonly string[]): string[] {
+  const known = keys.flatMap((key) => {
+    const phase = phaseOf(key);
+    return phase ? [{ key, phase }] : [];
+  });
+  return known
+    .map((f) => ({ f, k: sortKey(f) }))
+    .sort((a, b) => compare(a.k, b.k))
+    .map(({ f }) => f.key);
 }
 
 /**

@@ -7,10 +7,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { cacheControlFor, contentTypeFor } from '../core/http-headers.js';
+import { loadRepoState } from '../repo/state.js';
 import { verifyRepository } from '../repo/verify.js';
 import { digestFile, digestsEqual } from '../util/hash-file.js';
 import { acquireLock } from '../util/lock-file.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, RemoteObject } from './object-store.js';
+import { type PruneOptions, updateJournalAndPrune } from './prune.js';
 import { acquirePublishLock } from './publish-lock.js';
 import { type LocalFile, type Phase, planPublish } from './publish-plan.js';
 
@@ -20,10 +22,23 @@ export interface PublishOptions {
   readonly store: ObjectStore;
   /** Plan only: lists what would be uploaded, changes nothing (no lock taken). */
   readonly dryRun?: boolean;
-  /** Called before each upload and after the last. */
-  readonly onProgress?: (event: { phase: Phase; key: string; done: number; total: number }) => void;
+  /** Called before each upload, as bytes go out (where the store reports it), and after the last. */
+  readonly onProgress?: (event: PublishProgress) => void;
   readonly lockTtlMs?: number;
   readonly signal?: AbortSignal;
+  /** After publishing, delete files no repository state still in use references (see prune-plan.ts). */
+  readonly prune?: PruneOptions;
+}
+
+export interface PublishProgress {
+  readonly phase: Phase;
+  readonly key: string;
+  /** Files finished, of `files`. */
+  readonly filesDone: number;
+  readonly files: number;
+  /** Bytes sent, of `bytes` (all files of the publish). */
+  readonly bytesDone: number;
+  readonly bytes: number;
 }
 
 export interface PublishResult {
@@ -31,9 +46,13 @@ export interface PublishResult {
   /** Keys uploaded (or, for a dry run, to upload), in order. */
   readonly uploaded: readonly string[];
   readonly unchanged: number;
-  /** Keys at the destination the repository no longer has (left in place). */
+  /** Keys at the destination that no current metadata references (left in place unless pruned). */
   readonly remoteOnly: readonly string[];
   readonly dryRun: boolean;
+  /** With `prune`: keys deleted (for a dry run, that would be). */
+  readonly pruned?: readonly string[];
+  /** With `prune`: why nothing could be pruned yet, when that is so. */
+  readonly pruneBlockedBy?: string;
 }
 
 /** Largest metadata file read back: far above any real one, small enough to hold in memory. */
@@ -98,14 +117,6 @@ async function publishLocked(
   store: ObjectStore,
   signal: AbortSignal | undefined,
 ): Promise<PublishResult> {
-  const report = await verifyRepository(options.repoDir);
-  if (!report.ok) {
-    throw new NotsotufError(
-      'VERIFY_FAILED',
-      `${options.repoDir} does not verify: ${report.problems[0]?.message ?? 'unknown problem'}.`,
-      { hint: 'Run `notsotuf verify` and fix the repository before publishing it.' },
-    );
-  }
   const local = await localFiles(options.repoDir);
   aborted(signal);
   const release = options.dryRun
@@ -113,6 +124,8 @@ async function publishLocked(
     : await acquirePublishLock(store, { ttlMs: options.lockTtlMs });
   try {
     const remote = [...(await store.list('metadata/')), ...(await store.list('targets/'))];
+    await verifyBeforePublish(options.repoDir, remote);
+    const current = await currentStateFiles(options.repoDir);
     const remoteTs = timestampVersion(await store.getBytes('metadata/timestamp.json', MAX_METADATA_BYTES));
     const localTsFile = local.find((f) => f.key === 'metadata/timestamp.json');
     const localTs = localTsFile ? timestampVersion(await readFile(localTsFile.path)) : undefined;
@@ -121,43 +134,112 @@ async function publishLocked(
         'PUBLISH_CONFLICT',
         `${store.description} is newer (timestamp version ${remoteTs}) than ${options.repoDir} (${localTs}).`,
         {
-          hint: "Another publisher went ahead: copy the destination's metadata/ and targets/ into your repository directory, add your release there, then publish.",
+          hint: `Another publisher went ahead: run \`notsotuf pull --from <destination>\` to bring its state into ${options.repoDir}, add your release again, then publish.`,
         },
       );
     }
     const plan = planPublish(local, remote);
     const uploaded: string[] = [];
     if (!options.dryRun) {
+      const bytes = plan.uploads.reduce((n, f) => n + f.size, 0);
+      let sent = 0;
+      const files = plan.uploads.length;
       for (const [i, file] of plan.uploads.entries()) {
         aborted(signal);
-        options.onProgress?.({ phase: file.phase, key: file.key, done: i, total: plan.uploads.length });
+        const progress = (loaded: number) =>
+          options.onProgress?.({
+            phase: file.phase,
+            key: file.key,
+            filesDone: i,
+            files,
+            bytesDone: sent + loaded,
+            bytes,
+          });
+        progress(0);
         await store.putFile(file.key, file.path, {
           contentType: contentTypeFor(file.key),
           cacheControl: cacheControlFor(file.key),
           sha256: file.sha256,
+          onProgress: progress,
         });
+        sent += file.size;
         uploaded.push(file.key);
+      }
+      const last = plan.uploads.at(-1);
+      if (last) {
+        options.onProgress?.({
+          phase: last.phase,
+          key: last.key,
+          filesDone: files,
+          files,
+          bytesDone: bytes,
+          bytes,
+        });
       }
       await verifyUploads(store, plan.uploads);
     }
-    const last = plan.uploads.at(-1);
-    if (last)
-      options.onProgress?.({
-        phase: last.phase,
-        key: last.key,
-        done: plan.uploads.length,
-        total: plan.uploads.length,
-      });
+    const pruned = await updateJournalAndPrune(store, {
+      entry: { snapshot: current.snapshot, publishedAt: new Date().toISOString(), files: current.files },
+      remoteKeys: remote.map((r) => r.key),
+      localKeys: new Set(local.map((f) => f.key)),
+      dryRun: options.dryRun ?? false,
+      ...(options.prune ? { prune: options.prune } : {}),
+    });
+    const referenced = new Set(current.files);
     return {
       destination: store.description,
       uploaded: options.dryRun ? plan.uploads.map((u) => u.key) : uploaded,
       unchanged: plan.unchanged.length,
-      remoteOnly: plan.remoteOnly,
+      remoteOnly: plan.remoteOnly.filter((k) => !referenced.has(k) && !pruned.deleted.includes(k)),
       dryRun: options.dryRun ?? false,
+      ...(options.prune ? { pruned: pruned.deleted } : {}),
+      ...(pruned.blockedBy ? { pruneBlockedBy: pruned.blockedBy } : {}),
     };
   } finally {
     await release();
   }
+}
+
+/**
+ * The local repository must load as a client would load it before anything is uploaded. Targets missing locally
+ * are fine when the destination has them with their signed length (and hash, where it reports one): a
+ * repository brought in with `notsotuf pull` holds only the latest archive.
+ */
+async function verifyBeforePublish(repoDir: string, remote: readonly RemoteObject[]): Promise<void> {
+  const remoteByKey = new Map(remote.map((r) => [r.key, r]));
+  const report = await verifyRepository(repoDir, {
+    targetElsewhere: (fileName, length, sha256) => {
+      const there = remoteByKey.get(`targets/${fileName}`);
+      return (
+        there !== undefined &&
+        there.size === length &&
+        (there.sha256 === undefined || digestsEqual(there.sha256, sha256))
+      );
+    },
+  });
+  if (!report.ok) {
+    throw new NotsotufError(
+      'VERIFY_FAILED',
+      `${repoDir} does not verify: ${report.problems[0]?.message ?? 'unknown problem'}.`,
+      { hint: 'Run `notsotuf verify` and fix the repository before publishing it.' },
+    );
+  }
+}
+
+/** The keys the repository's current state references: its versioned snapshot/targets metadata and targets. */
+async function currentStateFiles(repoDir: string): Promise<{ snapshot: number; files: string[] }> {
+  const state = await loadRepoState(repoDir);
+  const { layout } = state;
+  const files = Object.values(state.targets.signed.targets).map(
+    (t) => `targets/${layout.targetFileName(t.path, t.hashes.sha256 ?? '')}`,
+  );
+  if (layout.consistentSnapshot) {
+    files.push(
+      `metadata/${state.snapshot.signed.version}.snapshot.json`,
+      `metadata/${state.targets.signed.version}.targets.json`,
+    );
+  }
+  return { snapshot: state.snapshot.signed.version, files: files.sort() };
 }
 
 /**

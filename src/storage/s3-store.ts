@@ -24,8 +24,6 @@ export interface S3StoreOptions {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Multipart part size for large files (default 8 MiB). */
   readonly partSize?: number;
-  /** Told about each multipart upload's progress. */
-  readonly onUploadProgress?: (key: string, loaded: number, total: number) => void;
 }
 
 /** The object-metadata field that records a file's sha256 (so multipart uploads, whose ETag is no MD5, compare). */
@@ -143,9 +141,7 @@ export class S3Store implements ObjectStore {
       queueSize: 4,
       leavePartsOnError: false,
     });
-    upload.on('httpUploadProgress', (p) =>
-      this.options.onUploadProgress?.(key, p.loaded ?? 0, p.total ?? size),
-    );
+    upload.on('httpUploadProgress', (p) => options.onProgress?.(p.loaded ?? 0));
     try {
       await upload.done();
     } catch (err) {

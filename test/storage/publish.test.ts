@@ -6,122 +6,28 @@
  * (verifyRepository: tuf-js from the first root, every target hashed).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isNotsotufError } from '../../src/core/errors.js';
 import { verifyRepository } from '../../src/repo/verify.js';
-import { DirStore } from '../../src/storage/dir-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { publishRepository } from '../../src/storage/publish.js';
 import { LOCK_KEY } from '../../src/storage/publish-lock.js';
 import { PHASES, phaseOf } from '../../src/storage/publish-plan.js';
-import { RcloneStore } from '../../src/storage/rclone-store.js';
-import { S3Store } from '../../src/storage/s3-store.js';
 import { appFiles, publish } from '../helpers/client-fixtures.js';
-import { createTestRepo, makeTempDir, type TestRepo } from '../helpers/repo-fixtures.js';
-import { type SwiftServer, startSwift, swiftMissing } from '../helpers/swift-server.js';
+import { createTestRepo, type TestRepo } from '../helpers/repo-fixtures.js';
+import { type StoreEnv, startStoreEnv, storeKinds } from '../helpers/store-kinds.js';
 
-function hasRclone(): string | false {
-  try {
-    execFileSync('rclone', ['version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'rclone not installed (apt-get install -y rclone)';
-  }
-}
-
-const BUCKET = 'repos';
+let env: StoreEnv;
 let work: string;
-let cleanup: () => Promise<void>;
-let swift: SwiftServer | undefined;
-const noSwift = swiftMissing();
-
 before(async () => {
-  ({ dir: work, cleanup } = await makeTempDir('notsotuf-publish-'));
-  await writeFile(join(work, 'rclone.conf'), '[loc]\ntype = local\n');
-  process.env['RCLONE_CONFIG'] = join(work, 'rclone.conf');
-  if (noSwift) return;
-  swift = await startSwift();
-  const s3 = await s3For();
-  await s3.createBucket();
-  await writeFile(
-    join(work, 'rclone.conf'),
-    `[loc]\ntype = local\n\n[swift]\ntype = s3\nprovider = Other\naccess_key_id = ${swift.accessKeyId}\n` +
-      `secret_access_key = ${swift.secretAccessKey}\nendpoint = ${swift.endpoint}\nregion = us-east-1\n` +
-      'force_path_style = true\nno_check_bucket = true\n',
-  );
+  env = await startStoreEnv('notsotuf-publish-');
+  work = env.work;
 });
-after(async () => {
-  await swift?.stop();
-  await cleanup();
-});
+after(() => env?.stop());
 
-async function s3For(prefix = ''): Promise<S3Store & { createBucket(): Promise<void> }> {
-  const store = await S3Store.open(BUCKET, prefix, {
-    endpoint: swift!.endpoint,
-    credentials: { accessKeyId: swift!.accessKeyId, secretAccessKey: swift!.secretAccessKey },
-  });
-  return Object.assign(store, {
-    createBucket: async () => {
-      const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-      const client = new S3Client({
-        endpoint: swift!.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: swift!.accessKeyId, secretAccessKey: swift!.secretAccessKey },
-      });
-      await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      client.destroy();
-    },
-  });
-}
-
-interface StoreKind {
-  readonly name: string;
-  readonly skip: string | false;
-  make(id: string): Promise<ObjectStore>;
-  /** For S3 kinds: Cache-Control and Content-Type as a CDN would get them. */
-  readonly headers?: (id: string, key: string) => Promise<{ cacheControl?: string; contentType?: string }>;
-}
-
-async function s3Headers(id: string, key: string) {
-  const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({
-    endpoint: swift!.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: swift!.accessKeyId, secretAccessKey: swift!.secretAccessKey },
-  });
-  const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${id}/${key}` }));
-  client.destroy();
-  return {
-    ...(head.CacheControl ? { cacheControl: head.CacheControl } : {}),
-    ...(head.ContentType ? { contentType: head.ContentType } : {}),
-  };
-}
-
-const kinds: StoreKind[] = [
-  { name: 'dir:', skip: false, make: async (id) => new DirStore(join(work, id)) },
-  {
-    name: 'rclone: local remote (real rclone)',
-    skip: hasRclone(),
-    make: async (id) => new RcloneStore('loc', join(work, id)),
-  },
-  {
-    name: 's3:// on OpenStack Swift (s3api)',
-    skip: noSwift,
-    make: (id) => s3For(id),
-    headers: s3Headers,
-  },
-  {
-    name: 'rclone: S3 remote on OpenStack Swift',
-    skip: noSwift || hasRclone(),
-    make: async (id) => new RcloneStore('swift', `${BUCKET}/${id}`),
-    headers: s3Headers,
-  },
-];
+const kinds = storeKinds(() => env);
 
 let n = 0;
 async function newRepo(versions: string[]): Promise<TestRepo> {
@@ -160,14 +66,24 @@ for (const kind of kinds) {
       const id = `dest-${n++}`;
       const store = await kind.make(id);
       const order: string[] = [];
+      const sent: number[] = [];
+      let totalBytes = 0;
       const result = await publishRepository({
         repoDir: repo.repoDir,
         store,
         onProgress: (e) => {
-          if (e.done < e.total) order.push(e.key);
+          if (e.filesDone < e.files && order.at(-1) !== e.key) order.push(e.key);
+          sent.push(e.bytesDone);
+          totalBytes = e.bytes;
         },
       });
       assert.deepEqual(order, result.uploaded);
+      assert.deepEqual(
+        sent,
+        [...sent].sort((a, b) => a - b),
+        'bytes sent only grow',
+      );
+      assert.equal(sent.at(-1), totalBytes, 'the last event reports every byte sent');
       assert.equal(order.at(-1), 'metadata/timestamp.json');
       const phases = order.map((k) => PHASES.indexOf(phaseOf(k)!));
       assert.deepEqual(phases, [...phases].sort(), 'phases in order');

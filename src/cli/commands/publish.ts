@@ -1,67 +1,78 @@
 import type { Command } from 'commander';
-import { openStore } from '../../storage/open-store.js';
+import { NotsotufError } from '../../core/errors.js';
+import { parseGrace } from '../../storage/prune-plan.js';
 import { publishRepository } from '../../storage/publish.js';
 import { openRepository, outputOf } from '../context.js';
 import { ProgressBar, printResult } from '../render.js';
+import { addStoreOptions, DESTINATION_HELP, openStoreWith, type StoreFlags } from './store-flags.js';
 
-interface PublishFlags {
+interface PublishFlags extends StoreFlags {
   to: string;
   repoDir?: string;
   dryRun?: boolean;
-  rclone: string;
-  s3Endpoint?: string;
-  s3Region?: string;
-  s3VirtualHost?: boolean;
+  prune?: boolean;
+  grace: string;
+}
+
+function graceOf(text: string): number {
+  const ms = parseGrace(text);
+  if (ms === undefined) {
+    throw new NotsotufError(
+      'INVALID_ARGUMENT',
+      `--grace must be a number and a unit (30m, 36h, 7d), not "${text}".`,
+    );
+  }
+  return ms;
 }
 
 /** `notsotuf publish --to <dest>`: upload the repository in a safe order (targets first, timestamp.json last). */
 export function registerPublish(program: Command): void {
-  program
+  const command = program
     .command('publish')
     .description(
-      'upload the repository to dir:<path>, s3://<bucket>/<prefix> or rclone:<remote>:<path>: targets, then versioned metadata, then timestamp.json last; only what changed; read back after',
+      'upload the repository: targets, then versioned metadata, then timestamp.json last; only what changed; read back after',
     )
-    .requiredOption('--to <destination>', 'dir:<path>, s3://<bucket>/<prefix> or rclone:<remote>:<path>')
+    .requiredOption('--to <destination>', DESTINATION_HELP)
     .option('--repo-dir <dir>', 'the repository directory (default: repo_dir of the config)')
-    .option('--dry-run', 'show what would be uploaded, change nothing')
-    .option('--rclone <binary>', 'the rclone binary', 'rclone')
-    .option('--s3-endpoint <url>', 'S3 endpoint (default: AWS_ENDPOINT_URL, else AWS)')
-    .option('--s3-region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
-    .option('--s3-virtual-host', 'bucket in the host name (path style is the default with an endpoint)')
-    .action(async (opts: PublishFlags, command: Command) => {
-      const out = outputOf(command);
-      const repoDir = opts.repoDir ?? (await openRepository(command)).repoDir;
-      const store = await openStore(opts.to, {
-        rcloneBinary: opts.rclone,
-        s3: {
-          ...(opts.s3Endpoint ? { endpoint: opts.s3Endpoint } : {}),
-          ...(opts.s3Region ? { region: opts.s3Region } : {}),
-          ...(opts.s3VirtualHost ? { forcePathStyle: false } : {}),
-        },
+    .option('--dry-run', 'show what would be uploaded (and pruned), change nothing')
+    .option('--prune', 'then delete files that no repository state of the grace period references')
+    .option('--grace <duration>', 'how long a replaced repository state stays complete, for --prune', '7d');
+  addStoreOptions(command).action(async (opts: PublishFlags, command: Command) => {
+    const out = outputOf(command);
+    const graceMs = graceOf(opts.grace);
+    const repoDir = opts.repoDir ?? (await openRepository(command)).repoDir;
+    const store = await openStoreWith(opts.to, opts);
+    const bar = new ProgressBar('publishing', out);
+    try {
+      const result = await publishRepository({
+        repoDir,
+        store,
+        dryRun: Boolean(opts.dryRun),
+        onProgress: (e) => bar.update(e.bytesDone, e.bytes),
+        ...(opts.prune ? { prune: { graceMs } } : {}),
       });
-      const bar = new ProgressBar('publishing', out);
-      try {
-        const result = await publishRepository({
-          repoDir,
-          store,
-          dryRun: Boolean(opts.dryRun),
-          onProgress: (e) => bar.update(e.done, e.total),
-        });
-        bar.done();
-        printResult(out, { ok: true, ...result }, () =>
-          [
-            `${result.dryRun ? 'would upload' : 'uploaded'} ${result.uploaded.length} file(s) to ${result.destination}` +
-              ` (${result.unchanged} unchanged)${result.dryRun ? '' : ', timestamp.json last, read back and verified'}`,
-            ...result.uploaded.map((k) => `  ${k}`),
-            ...(result.remoteOnly.length > 0
-              ? [
-                  `${result.remoteOnly.length} file(s) at the destination are no longer in the repository (kept)`,
-                ]
-              : []),
-          ].join('\n'),
-        );
-      } finally {
-        store.close?.();
-      }
-    });
+      bar.done();
+      printResult(out, { ok: true, ...result }, () =>
+        [
+          `${result.dryRun ? 'would upload' : 'uploaded'} ${result.uploaded.length} file(s) to ${result.destination}` +
+            ` (${result.unchanged} unchanged)${result.dryRun ? '' : ', timestamp.json last, read back and verified'}`,
+          ...result.uploaded.map((k) => `  ${k}`),
+          ...(result.pruned
+            ? [
+                `${result.dryRun ? 'would prune' : 'pruned'} ${result.pruned.length} file(s)`,
+                ...result.pruned.map((k) => `  ${k}`),
+              ]
+            : []),
+          ...(result.pruneBlockedBy ? [`nothing pruned yet: ${result.pruneBlockedBy}`] : []),
+          ...(result.remoteOnly.length > 0
+            ? [
+                `${result.remoteOnly.length} file(s) at the destination are no longer referenced (kept${opts.prune ? ' for the grace period' : '; --prune removes them'})`,
+              ]
+            : []),
+        ].join('\n'),
+      );
+    } finally {
+      store.close?.();
+    }
+  });
 }
