@@ -45,7 +45,7 @@ export async function makeReleasePatch(
       {
         path: prevPath,
         cause: err,
-        hint: 'Copy the published repository files back (e.g. with rclone copy or aws s3 sync), or pass --skip-patch to publish without a patch.',
+        hint: 'Bring it back from where the repository is published with `notsotuf pull --from <destination>` (it downloads the latest archive), or pass --skip-patch to publish without a patch.',
       },
     );
   });

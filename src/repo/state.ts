@@ -20,7 +20,7 @@ async function readMetadataFile<R extends RoleName>(layout: RepoLayout, role: R,
       throw new NotsotufError('METADATA_NOT_FOUND', `The repository has no ${name}.`, {
         path,
         cause: err,
-        hint: 'Restore the metadata directory from the published copy (e.g. with rclone copy or aws s3 sync) or a backup.',
+        hint: 'Restore the metadata directory from the published copy with `notsotuf pull --from <destination>`, or from a backup.',
         details: { role },
       });
     }

@@ -120,7 +120,7 @@ export function planPublish(local: readonly LocalFile[], remote: readonly Remote
         .slice(0, 3)
         .join(', ')}${conflicts.length > 3 ? ', …' : ''}.`,
       {
-        hint: "Published targets and versioned metadata never change. Copy the destination's metadata/ and targets/ into your repository directory and add the release there, or publish to an empty destination.",
+        hint: 'Published targets and versioned metadata never change. Start from the published state (`notsotuf pull --from <destination>` into an empty directory) and add the release there, or publish to an empty destination.',
       },
     );
   }

@@ -11,7 +11,7 @@ import { groupReleases, latestRelease, type ReleaseFile } from '../core/releases
 import { targetEntries } from '../repo/release-ops.js';
 import { loadRepoState } from '../repo/state.js';
 import { verifyRepository } from '../repo/verify.js';
-import { moveFile, tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
+import { moveFile, writeFileAtomic } from '../util/atomic-write.js';
 import { digestsEqual, hashFile } from '../util/hash-file.js';
 import { acquireLock } from '../util/lock-file.js';
 import type { ObjectStore } from './object-store.js';
@@ -75,8 +75,7 @@ function timestampVersion(bytes: Buffer | undefined): number | undefined {
 export async function pullRepository(options: PullOptions): Promise<PullResult> {
   const metadataDir = join(options.repoDir, 'metadata');
   const targetsDir = join(options.repoDir, 'targets');
-  await mkdir(metadataDir, { recursive: true });
-  await mkdir(targetsDir, { recursive: true });
+  await mkdir(options.repoDir, { recursive: true });
   const releaseRepo = await acquireLock(
     join(options.repoDir, '.notsotuf.lock'),
     `The repository ${options.repoDir}`,
@@ -84,7 +83,9 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
   const staging = await mkdtemp(join(options.repoDir, '.notsotuf-pull-'));
   try {
     const stagedMeta = join(staging, 'metadata');
+    const stagedTargets = join(staging, 'targets');
     await mkdir(stagedMeta);
+    await mkdir(stagedTargets);
     const remoteTargets = new Map((await options.store.list('targets/')).map((r) => [r.key, r]));
     const keys = (await options.store.list('metadata/'))
       .map((r) => r.key)
@@ -148,16 +149,20 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
       );
     }
 
-    // Into place in the order clients see files appear; timestamp.json last.
+    // Everything is downloaded and checked before anything is written: a failure leaves the directory as it was.
+    const targets = await stageTargets(options, staging, targetsDir);
+    await mkdir(metadataDir, { recursive: true });
+    await mkdir(targetsDir, { recursive: true });
+    for (const fileName of targets) await moveFile(join(stagedTargets, fileName), join(targetsDir, fileName));
+    // Metadata in the order clients see files appear; timestamp.json last.
     for (const key of inUploadOrder(changed)) {
       const name = key.slice('metadata/'.length);
       await moveFile(join(stagedMeta, name), join(metadataDir, name));
     }
-    const targets = await pullTargets(options, targetsDir);
     return {
       source: options.store.description,
       metadata: inUploadOrder(changed),
-      targets,
+      targets: targets.map((f) => `targets/${f}`),
       trust,
       rootVersion: report.rootVersion,
       timestampVersion: remoteTs,
@@ -168,45 +173,47 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
   }
 }
 
-/** Downloads the latest archive of each app (or every target), each checked against its signed length and hash. */
-async function pullTargets(options: PullOptions, targetsDir: string): Promise<string[]> {
-  const state = await loadRepoState(options.repoDir);
+/**
+ * Downloads the latest archive of each app (or every target) that the working directory does not already have
+ * into `<staging>/targets/`, each checked against the length and hash the verified metadata signs. Returns the
+ * file names staged.
+ */
+async function stageTargets(options: PullOptions, staging: string, targetsDir: string): Promise<string[]> {
+  const state = await loadRepoState(staging);
   const releases = groupReleases(targetEntries(state.targets));
   const wanted: ReleaseFile[] = options.allTargets
     ? [...releases.values()]
         .flatMap((list) => list.flatMap((r) => [r.archive, r.patch]))
         .filter((f): f is ReleaseFile => f !== undefined)
     : [...releases.keys()].flatMap((app) => latestRelease(releases, app)?.archive ?? []);
-  const downloaded: string[] = [];
+  const staged: string[] = [];
   for (const [i, file] of wanted.entries()) {
     const fileName = state.layout.targetFileName(file.name, file.sha256 ?? '');
-    const path = join(targetsDir, fileName);
     options.onProgress?.({ key: `targets/${fileName}`, done: i, total: wanted.length });
-    if (await matches(path, file)) continue;
-    const temp = tempPathFor(path);
-    try {
-      if (!(await options.store.getFile(`targets/${fileName}`, temp))) {
-        throw new NotsotufError(
-          'TARGET_FILE_MISSING',
-          `${options.store.description} has no targets/${fileName}.`,
-          { hint: 'The destination is incomplete: publish the repository again from a complete copy.' },
-        );
-      }
-      if (!(await matches(temp, file))) {
-        throw new NotsotufError(
-          'TARGET_FILE_MISMATCH',
-          `targets/${fileName} at ${options.store.description} does not match its signed length and hash.`,
-          { hint: 'The destination is damaged or was tampered with; restore the file from a trusted copy.' },
-        );
-      }
-      await moveFile(temp, path);
-      downloaded.push(`targets/${fileName}`);
-    } finally {
-      await rm(temp, { force: true });
+    if (await matches(join(targetsDir, fileName), file)) continue;
+    const path = join(staging, 'targets', fileName);
+    if (!(await options.store.getFile(`targets/${fileName}`, path))) {
+      throw new NotsotufError(
+        'TARGET_FILE_MISSING',
+        `${options.store.description} has no targets/${fileName}.`,
+        {
+          hint: 'The destination is incomplete: publish the repository again from a complete copy. Nothing was written.',
+        },
+      );
     }
+    if (!(await matches(path, file))) {
+      throw new NotsotufError(
+        'TARGET_FILE_MISMATCH',
+        `targets/${fileName} at ${options.store.description} does not match its signed length and hash.`,
+        {
+          hint: 'The destination is damaged or was tampered with; restore the file from a trusted copy. Nothing was written.',
+        },
+      );
+    }
+    staged.push(fileName);
   }
   if (wanted.length > 0) options.onProgress?.({ key: '', done: wanted.length, total: wanted.length });
-  return downloaded;
+  return staged;
 }
 
 async function matches(path: string, file: ReleaseFile): Promise<boolean> {
