@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Installs the real parts the tests talk to, when they are missing and installing is allowed: Debian packages via
+// apt-get, as root (or through passwordless sudo). NOTSOTUF_TEST_INSTALL=0 turns it off. Without them, the tests
+// that need a part report themselves skipped with the reason; nothing is faked.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Binary that proves a part is there → the Debian packages that provide it. */
+const PARTS = [
+  ['/usr/bin/bsdiff', ['bsdiff'], 'reference bsdiff/bspatch (patch interop)'],
+  ['/usr/bin/bzip2', ['bzip2'], 'reference bzip2'],
+  ['/usr/bin/xz', ['xz-utils'], 'reference LZMA decoder checks'],
+  ['/usr/bin/script', ['bsdutils'], 'a pseudo-terminal for the passphrase prompt test'],
+  ['/usr/bin/rclone', ['rclone'], 'publishing to rclone remotes'],
+  [
+    '/usr/bin/swift-proxy-server',
+    ['swift-proxy', 'swift-account', 'swift-container', 'swift-object'],
+    'a real S3-compatible server (OpenStack Swift with s3api)',
+  ],
+  ['/usr/bin/memcached', ['memcached'], "Swift's token cache"],
+  ['/usr/sbin/nginx', ['nginx-light'], 'a caching CDN in front of the repository'],
+];
+
+const missing = PARTS.filter(([bin]) => !existsSync(bin));
+if (missing.length === 0) process.exit(0);
+
+const packages = [...new Set(missing.flatMap(([, pkgs]) => pkgs))];
+const what = missing.map(([, , why]) => why).join('; ');
+const allowed = process.env.NOTSOTUF_TEST_INSTALL !== '0' && existsSync('/usr/bin/apt-get');
+const asRoot = process.getuid?.() === 0;
+const sudo = !asRoot && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+
+if (!allowed || (!asRoot && !sudo)) {
+  console.error(
+    `test-deps: missing ${packages.join(' ')} (${what}); not installing (${
+      allowed ? 'not root and no passwordless sudo' : 'NOTSOTUF_TEST_INSTALL=0 or no apt-get'
+    }). The tests that need them report themselves skipped.`,
+  );
+  process.exit(0);
+}
+
+console.error(`test-deps: installing ${packages.join(' ')} (${what})`);
+const run = (args) => {
+  const cmd = asRoot ? args : ['sudo', '-n', ...args];
+  return spawnSync(cmd[0], cmd.slice(1), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  }).status;
+};
+if (run(['apt-get', 'install', '-y', '-qq', ...packages]) !== 0) {
+  // The package lists may be stale or absent on a fresh machine.
+  run(['apt-get', 'update', '-qq']);
+  if (run(['apt-get', 'install', '-y', '-qq', ...packages]) !== 0) {
+    console.error('test-deps: apt-get failed; the tests that need these parts report themselves skipped.');
+  }
+}
