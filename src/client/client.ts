@@ -382,6 +382,7 @@ export class Client extends ClientEvents {
     const f = this.#options.fetch ?? {};
     const fetcher = new ResilientFetcher(this.#mirrors, {
       ...(f.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: f.stallTimeoutMs }),
+      ...(f.minBytesPerSecond === undefined ? {} : { minBytesPerSecond: f.minBytesPerSecond }),
       ...(f.retries === undefined ? {} : { retries: f.retries }),
       ...(f.retryDelayMs === undefined ? {} : { retryDelayMs: f.retryDelayMs }),
       ...(this.#options.headers ? { headers: this.#options.headers } : {}),

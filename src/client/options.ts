@@ -35,6 +35,8 @@ export interface ClientOptions {
   readonly fetch?: {
     /** Abort a request that receives no byte for this long. Default 30 s. */
     readonly stallTimeoutMs?: number;
+    /** Slowest transfer accepted, averaged per stall window (slow-retrieval defence). Default 1024. */
+    readonly minBytesPerSecond?: number;
     /** Extra attempts per mirror for transient failures. Default 3. */
     readonly retries?: number;
     /** First backoff delay, doubled each attempt. Default 500 ms. */

@@ -20,6 +20,11 @@ export interface FetcherOptions {
   /** Abort a request when no byte arrived for this long (idle time, not the whole request). Default 30 000. */
   stallTimeoutMs?: number;
   /**
+   * Slowest transfer accepted, averaged over each `stallTimeoutMs` window: a server trickling a byte just often
+   * enough to dodge the idle timeout (a slow-retrieval attack) is cut off like a stalled one. Default 1024.
+   */
+  minBytesPerSecond?: number;
+  /**
    * Extra attempts per mirror for transient failures (network, stall, HTTP 5xx/408/429). An attempt that got the
    * download further than any before it does not count: a large file on a flaky link keeps going. Default 3.
    */
@@ -43,6 +48,7 @@ export interface FetcherOptions {
 /** Defaults of {@link FetcherOptions}. */
 export const DEFAULT_FETCHER_OPTIONS = {
   stallTimeoutMs: 30_000,
+  minBytesPerSecond: 1024,
   retries: 3,
   maxAttempts: 20,
   retryDelayMs: 500,
@@ -113,6 +119,7 @@ export class ResilientFetcher extends BaseFetcher {
 
   private readonly mirrors: readonly MirrorSource[];
   private readonly stallTimeoutMs: number;
+  private readonly minBytesPerSecond: number;
   private readonly retries: number;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
@@ -134,6 +141,8 @@ export class ResilientFetcher extends BaseFetcher {
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1)
       throw invalidOption('maxAttempts must be an integer ≥ 1.');
     if (!(this.stallTimeoutMs > 0)) throw invalidOption('stallTimeoutMs must be above 0.');
+    this.minBytesPerSecond = options.minBytesPerSecond ?? DEFAULT_FETCHER_OPTIONS.minBytesPerSecond;
+    if (!(this.minBytesPerSecond >= 0)) throw invalidOption('minBytesPerSecond must be ≥ 0.');
     if (!Number.isInteger(this.retries) || this.retries < 0)
       throw invalidOption('retries must be an integer ≥ 0.');
     if (!(this.retryDelayMs >= 0)) throw invalidOption('retryDelayMs must be ≥ 0.');
@@ -314,6 +323,14 @@ export class ResilientFetcher extends BaseFetcher {
     const signal = op.signal ? AbortSignal.any([op.signal, stall.signal]) : stall.signal;
     // Idle timer: restarted by every chunk, so a slow but steady download never trips it.
     const timer = setTimeout(() => stall.abort(), this.stallTimeoutMs);
+    // Throughput floor: each window must bring at least its share of bytes once the body flows.
+    let windowBytes = 0;
+    let flowing = false;
+    const floor = (this.minBytesPerSecond * this.stallTimeoutMs) / 1000;
+    const slow = setInterval(() => {
+      if (flowing && windowBytes < floor) stall.abort();
+      windowBytes = 0;
+    }, this.stallTimeoutMs);
     try {
       const request = { ...this.requestBase(), url, signal };
       let opened = await openUrl({ ...request, offset: op.resume ? sink.size : 0 });
@@ -330,9 +347,14 @@ export class ResilientFetcher extends BaseFetcher {
         return { kind: 'too-large' };
       }
       timer.refresh();
+      flowing = true;
+      windowBytes = 0;
       await sink.append(
         opened.body,
-        this.meter(op, sink.size, () => timer.refresh()),
+        this.meter(op, sink.size, (n) => {
+          windowBytes += n;
+          timer.refresh();
+        }),
         signal,
       );
       return undefined;
@@ -344,15 +366,16 @@ export class ResilientFetcher extends BaseFetcher {
       return { kind: 'network', cause: err };
     } finally {
       clearTimeout(timer);
+      clearInterval(slow);
     }
   }
 
   /** Caps the body at `maxLength` before a byte past it is stored, restarts the idle timer, reports progress. */
-  private meter(op: Operation, start: number, touch: () => void): Meter {
+  private meter(op: Operation, start: number, touch: (bytes: number) => void): Meter {
     return async function* (source) {
       let bytes = start;
       for await (const chunk of source) {
-        touch();
+        touch(chunk.length);
         if (bytes + chunk.length > op.maxLength) throw new TooLarge();
         bytes += chunk.length;
         if (op.progress) {
