@@ -9,6 +9,7 @@ import { acquireLock } from '../util/lock-file.js';
 import { configRelative, type LoadedConfig, loadConfig } from './config.js';
 import type { Draft } from './draft.js';
 import { draftAddKey, draftReplaceKey, draftRevokeKey, draftSetThreshold } from './key-ops.js';
+import { sweepLeftovers } from './leftovers.js';
 import {
   isComplete,
   type PublishContext,
@@ -131,6 +132,7 @@ export class Repository {
     try {
       // Re-read under the lock: an earlier change (by this object or another process) may have rewritten it.
       this.current = await loadConfig(this.current.path);
+      await sweepLeftovers(this.repoDir);
       return await fn();
     } finally {
       await release();

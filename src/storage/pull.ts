@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { groupReleases, latestRelease, type ReleaseFile } from '../core/releases.js';
+import { sweepLeftovers } from '../repo/leftovers.js';
 import { targetEntries } from '../repo/release-ops.js';
 import { loadRepoState } from '../repo/state.js';
 import { verifyRepository } from '../repo/verify.js';
@@ -80,6 +81,7 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
     join(options.repoDir, '.notsotuf.lock'),
     `The repository ${options.repoDir}`,
   );
+  await sweepLeftovers(options.repoDir);
   const staging = await mkdtemp(join(options.repoDir, '.notsotuf-pull-'));
   try {
     const stagedMeta = join(staging, 'metadata');
