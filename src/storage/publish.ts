@@ -9,6 +9,7 @@ import { NotsotufError } from '../core/errors.js';
 import { cacheControlFor, contentTypeFor } from '../core/http-headers.js';
 import { loadRepoState } from '../repo/state.js';
 import { verifyRepository } from '../repo/verify.js';
+import { peekVersion } from '../tuf/metadata.js';
 import { digestFile, digestsEqual } from '../util/hash-file.js';
 import { acquireLock } from '../util/lock-file.js';
 import type { ObjectStore, RemoteObject } from './object-store.js';
@@ -73,16 +74,6 @@ async function localFiles(repoDir: string): Promise<LocalFile[]> {
   return out;
 }
 
-function timestampVersion(bytes: Buffer | undefined): number | undefined {
-  if (!bytes) return undefined;
-  try {
-    const v = (JSON.parse(bytes.toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-    return typeof v === 'number' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw new NotsotufError('ABORTED', 'Publishing was aborted; run it again to finish (it resumes).', {
@@ -126,9 +117,9 @@ async function publishLocked(
     const remote = [...(await store.list('metadata/')), ...(await store.list('targets/'))];
     await verifyBeforePublish(options.repoDir, remote);
     const current = await currentStateFiles(options.repoDir);
-    const remoteTs = timestampVersion(await store.getBytes('metadata/timestamp.json', MAX_METADATA_BYTES));
+    const remoteTs = peekVersion(await store.getBytes('metadata/timestamp.json', MAX_METADATA_BYTES));
     const localTsFile = local.find((f) => f.key === 'metadata/timestamp.json');
-    const localTs = localTsFile ? timestampVersion(await readFile(localTsFile.path)) : undefined;
+    const localTs = localTsFile ? peekVersion(await readFile(localTsFile.path)) : undefined;
     if (remoteTs !== undefined && localTs !== undefined && remoteTs > localTs) {
       throw new NotsotufError(
         'PUBLISH_CONFLICT',

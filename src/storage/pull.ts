@@ -12,6 +12,7 @@ import { sweepLeftovers } from '../repo/leftovers.js';
 import { targetEntries } from '../repo/release-ops.js';
 import { loadRepoState } from '../repo/state.js';
 import { verifyRepository } from '../repo/verify.js';
+import { peekVersion } from '../tuf/metadata.js';
 import { moveFile, writeFileAtomic } from '../util/atomic-write.js';
 import { digestsEqual, hashFile } from '../util/hash-file.js';
 import { acquireLock } from '../util/lock-file.js';
@@ -57,16 +58,6 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
     if (err.code === 'ENOENT') return undefined;
     throw new NotsotufError('IO_ERROR', `Could not read ${path}.`, { path, cause: err });
   });
-}
-
-function timestampVersion(bytes: Buffer | undefined): number | undefined {
-  try {
-    const v =
-      bytes && (JSON.parse(bytes.toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-    return typeof v === 'number' ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -118,8 +109,8 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
       }
       changed.push(key);
     }
-    const localTs = timestampVersion(await readIfExists(join(metadataDir, 'timestamp.json')));
-    const remoteTs = timestampVersion(await readFile(join(stagedMeta, 'timestamp.json'))) ?? 0;
+    const localTs = peekVersion(await readIfExists(join(metadataDir, 'timestamp.json')));
+    const remoteTs = peekVersion(await readFile(join(stagedMeta, 'timestamp.json'))) ?? 0;
     if (localTs !== undefined && localTs > remoteTs) {
       throw conflict(
         `${options.repoDir} is ahead of ${options.store.description} (timestamp version ${localTs} > ${remoteTs}).`,

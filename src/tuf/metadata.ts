@@ -158,3 +158,18 @@ export function meetsThreshold(root: Root, role: RoleName, md: AnyMetadata): boo
   const count = countSignatures(root, role, md);
   return count.valid.length >= count.threshold;
 }
+
+/**
+ * The `signed.version` of metadata bytes without verifying anything, or undefined when there is none. Only for
+ * comparing which of two copies is newer before the real, verified load (publish and pull refusals).
+ */
+export function peekVersion(bytes: Uint8Array | undefined): number | undefined {
+  if (!bytes) return undefined;
+  try {
+    const v = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed?: { version?: unknown } }).signed
+      ?.version;
+    return typeof v === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
