@@ -176,9 +176,8 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
   const windows = (options.platform ?? process.platform) === 'win32';
   const { join, resolve } = windows ? win32 : posix;
   const absRoot = resolve(root);
-  const launcherPath = resolve(options.launcherPath ?? fileURLToPath(new URL('./main.js', import.meta.url)));
-  const nodePath = resolve(options.nodePath ?? process.execPath);
   const flags = trialFlags(options.trial);
+  // A self-launching app (often a bundle with no module URL of its own) never needs the Node launcher's path.
   if (options.selfLaunch) {
     return windows
       ? {
@@ -194,6 +193,8 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
           mode: 0o755,
         };
   }
+  const launcherPath = resolve(options.launcherPath ?? fileURLToPath(new URL('./main.js', import.meta.url)));
+  const nodePath = resolve(options.nodePath ?? process.execPath);
   return windows
     ? {
         kind: 'windows',

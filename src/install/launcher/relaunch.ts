@@ -24,7 +24,6 @@ export function relaunch(
   args: readonly string[],
   options: RelaunchOptions = {},
 ): number | undefined {
-  const launcher = options.launcherPath ?? fileURLToPath(new URL('./main.js', import.meta.url));
   const env = { ...process.env };
   // The new launcher sets these for the version it starts; stale values from this process must not leak.
   delete env['NOTSOTUF_INSTALL_ROOT'];
@@ -33,7 +32,11 @@ export function relaunch(
   const selfLauncher = launcherExeSync(root);
   const [command, commandArgs] = selfLauncher
     ? [selfLauncher, [LAUNCHER_FLAG, root, '--', ...args]]
-    : [options.nodePath ?? process.execPath, [launcher, root, '--', ...args]];
+    : [
+        options.nodePath ?? process.execPath,
+        // Only here: a bundled self-launching app has no module URL to find the Node launcher by.
+        [options.launcherPath ?? fileURLToPath(new URL('./main.js', import.meta.url)), root, '--', ...args],
+      ];
   const child = spawn(command, commandArgs, {
     detached: true,
     stdio: 'inherit',
