@@ -106,7 +106,9 @@ export async function* readTarEntries(file: FileHandle, options: ReadTarOptions)
     }
 
     const path = pax.path ?? longName ?? header.name;
-    const size = NO_DATA_TYPES.has(typeflag) ? 0 : (pax.size ?? header.size);
+    // An old-style member named `…/` is a directory and, as in Python's tarfile, carries no data.
+    const noData = NO_DATA_TYPES.has(typeflag) || entryType(typeflag, path) === 'dir';
+    const size = noData ? 0 : (pax.size ?? header.size);
     const end = dataOffset + padded(size);
     if (end > limit) throw invalid(options, pos, `the data of ${JSON.stringify(path)} is truncated`);
     yield {

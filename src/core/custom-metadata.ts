@@ -3,6 +3,8 @@
  * facts under `tufup`; notsotuf adds a `notsotuf` part that tufup clients ignore. Everything read here comes from
  * a remote repository, so every field is type-checked before use.
  */
+
+import { describeValue } from './describe-value.js';
 import { NotsotufError } from './errors.js';
 
 /** A JSON value that canonical JSON can encode: no floats, no `undefined`. */
@@ -94,7 +96,7 @@ function metadataError(targetName: string | undefined): Fail {
 
 function checkSize(value: unknown, field: string, fail: Fail): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    fail(`${field} must be a non-negative integer, got ${JSON.stringify(value) ?? String(value)}`);
+    fail(`${field} must be a non-negative integer, got ${describeValue(value)}`);
   }
   return value;
 }

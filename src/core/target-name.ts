@@ -2,6 +2,8 @@
  * Target file names, `<app>-<version><suffix>`, as tufup writes and reads them. The name is the only place a target's
  * version lives, so parsing must be unambiguous and must agree with tufup's greedy rule.
  */
+
+import { describeValue } from './describe-value.js';
 import { NotsotufError } from './errors.js';
 import { parseVersion, tryParseVersion, type Version } from './version.js';
 
@@ -57,7 +59,7 @@ export function isArchiveSuffix(suffix: string): suffix is ArchiveSuffix {
  */
 export function validateAppName(name: string): string {
   if (typeof name === 'string' && isValidAppName(name)) return name;
-  const shown = typeof name === 'string' ? JSON.stringify(name) : String(name);
+  const shown = typeof name === 'string' ? JSON.stringify(name) : describeValue(name);
   let reason = 'only letters, digits, "_" and "-" are allowed';
   if (typeof name !== 'string') reason = 'it must be a string';
   else if (name.length === 0) reason = 'it is empty';

@@ -3,6 +3,8 @@
  * PEP 440. Versions appear in target file names, so parsing and ordering must match tufup exactly: a client that
  * orders `3.0rc1` after `3.0` would offer a downgrade as an update.
  */
+
+import { describeValue } from './describe-value.js';
 import { NotsotufError } from './errors.js';
 
 /** A pre-release level, lowest first: alpha, beta, release candidate. */
@@ -106,6 +108,10 @@ function build(raw: string, p: Parts): Version {
   const v: {
     -readonly [K in keyof Version]: Version[K];
   } = { raw, normalized: formatParts(p), epoch: p.epoch, release: Object.freeze([...p.release]) };
+  // Normalizing can lengthen a version (`1ar` → `1a0.dev0`…); target names must parse back, so the bound holds here too.
+  if (v.normalized.length > MAX_VERSION_LENGTH) {
+    fail(raw, `its normal form ${v.normalized} is longer than ${MAX_VERSION_LENGTH} characters`);
+  }
   if (p.pre) v.pre = Object.freeze([p.pre[0], p.pre[1]] as const);
   if (p.post !== undefined) v.post = p.post;
   if (p.dev !== undefined) v.dev = p.dev;
@@ -205,7 +211,7 @@ function explain(input: string): string {
  * @throws NotsotufError `VERSION_INVALID` with the precise reason and `details.version`.
  */
 export function parseVersion(input: string): Version {
-  if (typeof input !== 'string') fail(String(input), 'a version must be a string');
+  if (typeof input !== 'string') fail(describeValue(input), 'a version must be a string');
   if (input.length === 0) fail(input, 'the version is empty');
   if (input.length > MAX_VERSION_LENGTH) {
     fail(input.slice(0, MAX_VERSION_LENGTH) + '…', `longer than ${MAX_VERSION_LENGTH} characters`);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { describeValue } from '../core/describe-value.js';
 import { NotsotufError } from '../core/errors.js';
 import { validateAppName } from '../core/target-name.js';
 import { ROLE_NAMES, type RoleName } from '../tuf/metadata.js';
@@ -114,7 +115,7 @@ function keyMap(path: string, value: unknown): Record<RoleName, string[]> {
       if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
         throw invalid(
           path,
-          `"key_map.${role}" has an invalid key name ${JSON.stringify(name)} (letters, digits, _ and -)`,
+          `"key_map.${role}" has an invalid key name ${describeValue(name)} (letters, digits, _ and -)`,
         );
       }
     }
@@ -132,7 +133,7 @@ export function parseConfig(json: unknown, path: string): LoadedConfig {
   if (!isPlainObject(json)) throw invalid(path, 'the file must hold a JSON object');
   const flavor = json['notsotuf_config'] === undefined ? 'tufup' : 'notsotuf';
   if (flavor === 'notsotuf' && json['notsotuf_config'] !== CONFIG_FORMAT_VERSION) {
-    throw invalid(path, `unsupported "notsotuf_config" version ${JSON.stringify(json['notsotuf_config'])}`);
+    throw invalid(path, `unsupported "notsotuf_config" version ${describeValue(json['notsotuf_config'])}`);
   }
   let appName: string;
   try {

@@ -49,6 +49,9 @@ export function parseMetadata<R extends RoleName>(role: R, json: unknown, source
       throw new TypeError('not a JSON object');
     // biome-ignore lint/suspicious/noExplicitAny: the overloads of fromJSON are keyed by a literal kind
     md = Metadata.fromJSON(KIND[role] as any, json as any) as AnyMetadata;
+    const version = md.signed.version;
+    if (!Number.isSafeInteger(version) || version < 1) throw new TypeError('version must be an integer ≥ 1');
+    assertWritesBack(role, json, md);
   } catch (err) {
     throw new NotsotufError('METADATA_INVALID', `${source} is not valid ${role} metadata.`, {
       path: source,
@@ -59,6 +62,33 @@ export function parseMetadata<R extends RoleName>(role: R, json: unknown, source
   }
   parseExpiry(md.signed.expires, role);
   return md as MetadataByRole[R];
+}
+
+/** Deeper than any real metadata; deep enough nesting would overflow the stack when written back. */
+const MAX_JSON_DEPTH = 100;
+
+/** Refuses `__proto__` keys, numbers beyond double range (parsed as ±Infinity) and absurd nesting. */
+function checkJsonValues(value: unknown, depth: number): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('a number is out of range');
+  if (typeof value !== 'object' || value === null) return;
+  if (depth > MAX_JSON_DEPTH) throw new TypeError(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  for (const [key, child] of Object.entries(value)) {
+    if (key === '__proto__') throw new TypeError('it has a "__proto__" key');
+    checkJsonValues(child, depth + 1);
+  }
+}
+
+/**
+ * What is accepted must be written back unchanged when it is re-signed. Refuses what would not survive: `__proto__`
+ * keys (dropped on write), numbers beyond double range (written as null), nesting too deep to write (RangeError).
+ */
+function assertWritesBack(role: RoleName, json: object, md: AnyMetadata): void {
+  checkJsonValues(json, 0);
+  const written = serializeMetadata(md);
+  // biome-ignore lint/suspicious/noExplicitAny: as in parseMetadata
+  const again = Metadata.fromJSON(KIND[role] as any, JSON.parse(written.toString('utf8'))) as AnyMetadata;
+  if (!serializeMetadata(again).equals(written))
+    throw new TypeError('it does not survive being written back');
 }
 
 /** Parses metadata from file bytes. */

@@ -75,7 +75,7 @@ class LzmaState {
   private readonly lpMask: number;
 
   constructor(
-    private readonly props: LzmaProperties,
+    readonly props: LzmaProperties,
     windowSize: number,
     private readonly limit: number,
   ) {
@@ -293,6 +293,10 @@ export async function* lzmaDecompressStream(
         yield chunk;
       }
       if (decoder.atEnd()) break;
+    }
+    // An end marker before the declared size is corrupt data (liblzma agrees), not a shorter valid stream.
+    if (decoder.props.size !== undefined && decoder.total !== decoder.props.size) {
+      throw lzmaInvalid(`the stream ends after ${decoder.total} of its declared ${decoder.props.size} bytes`);
     }
     await finish(decoder, iterator, pending);
   } finally {
