@@ -134,7 +134,7 @@ export class S3Store implements ObjectStore {
         Body: createReadStream(localPath),
         ContentLength: size,
         ContentType: options.contentType,
-        CacheControl: options.cacheControl,
+        ...(options.cacheControl ? { CacheControl: options.cacheControl } : {}),
         Metadata: { [SHA256_META]: options.sha256 },
       },
       partSize: this.options.partSize ?? 8 << 20,
@@ -206,7 +206,7 @@ export class S3Store implements ObjectStore {
       Key: this.key(key),
       Body: bytes,
       ContentType: options.contentType,
-      CacheControl: options.cacheControl,
+      ...(options.cacheControl ? { CacheControl: options.cacheControl } : {}),
     };
     try {
       // A conditional write (If-None-Match: *) where the service supports it: atomic.

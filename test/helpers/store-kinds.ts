@@ -93,10 +93,17 @@ export async function startStoreEnv(prefix: string): Promise<StoreEnv> {
   let swift: SwiftServer | undefined;
   if (!noSwift) {
     swift = await startSwift();
-    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const client = await s3Client(swift);
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
+    try {
+      const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+      const client = await s3Client(swift);
+      await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+      client.destroy();
+    } catch (err) {
+      // Stop what this started, or the test process would never exit.
+      await swift.stop();
+      await cleanup();
+      throw err;
+    }
     await writeFile(
       rcloneConf,
       `[loc]\ntype = local\n\n[swift]\ntype = s3\nprovider = Other\naccess_key_id = ${swift.accessKeyId}\n` +

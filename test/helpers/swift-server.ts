@@ -41,6 +41,31 @@ export function swiftMissing(): string | false {
   return false;
 }
 
+/**
+ * Whether the servers behind the proxy answer: creates and deletes a container through Swift's native API (the
+ * tempauth user of PROXY_CONF). The proxy's healthcheck alone answers before that; on a busy machine a container
+ * PUT right after it got 503s for long enough that the S3 SDK gave up creating the bucket.
+ */
+async function servesRequests(endpoint: string): Promise<string | true> {
+  try {
+    const auth = await fetch(`${endpoint}/auth/v1.0`, {
+      headers: { 'X-Auth-User': 'test:tester', 'X-Auth-Key': 'testing' },
+    });
+    const token = auth.headers.get('x-auth-token');
+    const storage = auth.headers.get('x-storage-url');
+    if (!auth.ok || !token || !storage) return `auth answered ${auth.status}`;
+    for (const method of ['PUT', 'DELETE']) {
+      const r = await fetch(`${storage}/notsotuf-warm-up`, { method, headers: { 'X-Auth-Token': token } });
+      // 404 on DELETE: the PUT's container is not listed yet; the servers answer, which is all this checks.
+      if (!r.ok && !(method === 'DELETE' && r.status === 404))
+        return `${method} container answered ${r.status}`;
+    }
+    return true;
+  } catch (err) {
+    return String(err);
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -77,7 +102,7 @@ swift_dir = ${dir}
 log_level = WARNING
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck cache s3api tempauth proxy-server
+pipeline = catch_errors gatekeeper healthcheck cache s3api tempauth slo proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -102,9 +127,14 @@ use = egg:swift#s3api
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+
+# s3api builds multipart uploads (files over the S3 store's 8 MiB part size) as static large objects: without
+# slo after the auth middleware it answers them 501 NotImplemented.
+[filter:slo]
+use = egg:swift#slo
 `;
 
-/** Starts memcached and the four Swift servers; resolves once the proxy's healthcheck answers. */
+/** Starts memcached and the four Swift servers; resolves once the proxy answers and a container can be made. */
 export async function startSwift(): Promise<SwiftServer> {
   const dir = await mkdtemp(join(tmpdir(), 'notsotuf-swift-'));
   await mkdir(join(dir, 'srv', 'd1'), { recursive: true });
@@ -167,15 +197,19 @@ export async function startSwift(): Promise<SwiftServer> {
     await rm(dir, { recursive: true, force: true });
   };
   const endpoint = `http://127.0.0.1:${proxyPort}`;
-  for (let i = 0; ; i++) {
+  let lastProblem = 'the healthcheck never answered';
+  const deadline = Date.now() + 120_000;
+  for (;;) {
     const ok = await fetch(`${endpoint}/healthcheck`)
       .then((r) => r.ok)
       .catch(() => false);
-    if (ok) break;
+    const serving = ok ? await servesRequests(endpoint) : 'healthcheck not answering';
+    if (serving === true) break;
+    lastProblem = serving;
     const dead = children.find((c) => c.exitCode !== null);
-    if (dead || i > 300) {
+    if (dead || Date.now() > deadline) {
       await stop();
-      throw new Error(`Swift did not start:\n${output.join('')}`);
+      throw new Error(`Swift did not start (${lastProblem}):\n${output.join('')}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
