@@ -211,8 +211,8 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
 }
 
 /**
- * Writes the entry point of `root` (see {@link planEntryPoint}) atomically, a POSIX script with mode 0755, and
- * returns what it wrote.
+ * Writes the entry point of `root` (as `planEntryPoint` plans it) atomically, a POSIX script with mode 0755,
+ * and returns what it wrote.
  *
  * @example
  * await writeEntryPoint('/opt/my-app', { appName: 'my-app' }); // then link /usr/local/bin/my-app → /opt/my-app/my-app

@@ -86,7 +86,10 @@ export async function removeUnkept(
   return removed;
 }
 
-/** What {@link cleanupInstallRoot} did. `busy`: another process installs or cleans up; nothing was touched. */
+/**
+ * What `cleanupInstallRoot` (and `Client.cleanup()`) did. `busy`: another process installs or cleans up; nothing
+ * was touched.
+ */
 export type CleanupResult =
   | { readonly kind: 'busy' }
   | { readonly kind: 'cleaned'; readonly removed: readonly string[] };
