@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
@@ -35,15 +36,19 @@ export async function gunzipToFile(
       done(null, chunk);
     },
   });
+  const out = createWriteStream(dst, { flags: 'wx' });
   try {
     await pipeline(
       createReadStream(src),
       createGunzip(),
       meter,
-      createWriteStream(dst, { flags: 'wx' }),
+      out,
       ...(options.signal ? [{ signal: options.signal }] : []),
     );
   } catch (err) {
+    // The file may still be opening when an early error ends the pipeline: remove it only once it is closed,
+    // or the open would create it again after the removal.
+    if (!out.closed) await once(out, 'close').catch(() => {});
     await rm(dst, { force: true });
     if (err instanceof NotsotufError) throw err;
     if ((err as Error).name === 'AbortError') {
