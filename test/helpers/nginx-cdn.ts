@@ -10,9 +10,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './swift-server.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -45,17 +46,6 @@ export interface NginxCdnOptions {
    * of its own. Upstream Cache-Control / Expires still take precedence, as nginx does by default.
    */
   readonly cacheValid200?: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts nginx caching `upstream` (an `http://host:port` origin); resolves once it answers. */

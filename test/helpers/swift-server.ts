@@ -66,7 +66,8 @@ async function servesRequests(endpoint: string): Promise<string | true> {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now (for servers the tests start). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
