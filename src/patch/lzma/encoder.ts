@@ -17,6 +17,15 @@ export function loadLzmaNative(): Promise<LzmaNative | undefined> {
   return loading;
 }
 
+/** How LZMA models literals: `lc` high bits of the previous byte and `pb` low bits of the position as context. */
+export interface LzmaLiteralModel {
+  readonly lc: number;
+  readonly pb: number;
+}
+
+/** liblzma's default: suits text and code, where the previous byte and 4-byte alignment predict the next. */
+export const DEFAULT_LITERAL_MODEL: LzmaLiteralModel = { lc: 3, pb: 2 };
+
 /**
  * A `.lzma` encoder fed chunk by chunk: liblzma compresses on its own thread while the caller goes on producing
  * (a patch's streams compress while its matcher runs). The header records the exact size at the end (liblzma
@@ -28,15 +37,18 @@ export class LzmaStreamEncoder {
   private readonly done: Promise<void>;
   private size = 0;
 
-  /** @param dictSize the dictionary size, which is also the decoder's window (clients' memory) */
-  constructor(lzma: LzmaNative, dictSize: number) {
+  /**
+   * @param dictSize the dictionary size, which is also the decoder's window (clients' memory)
+   * @param literal the literal context bits (lc) and position bits (pb) that suit the data
+   */
+  constructor(lzma: LzmaNative, dictSize: number, literal: LzmaLiteralModel = DEFAULT_LITERAL_MODEL) {
     // liblzma's preset 6 spelled out (so a liblzma update cannot change it) with our dictionary: on the
     // benchmark's streams preset 9 and "extreme" gain 1–5 % for 2–10 times the time.
     this.encoder = lzma.createStream('aloneEncoder', {
       dictSize,
-      lc: 3,
+      lc: literal.lc,
       lp: 0,
-      pb: 2,
+      pb: literal.pb,
       mode: lzma.MODE_NORMAL,
       mf: lzma.MF_BT4,
       niceLen: 64,

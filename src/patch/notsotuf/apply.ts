@@ -7,7 +7,9 @@ import type { ApplyPatchOptions } from '../codec.js';
 import { lzmaDecompressStream } from '../lzma/decoder.js';
 import { BlockCache } from './block-cache.js';
 import { ByteReader } from './byte-reader.js';
+import { isValidFilter } from './delta-filter.js';
 import { DiffReader } from './diff-reader.js';
+import { FilteredRegion } from './filtered-old.js';
 import {
   DIFF_PLAIN,
   decodeHeader,
@@ -19,6 +21,7 @@ import {
   METHOD_LZMA,
   OP_ADD,
   OP_COPY,
+  OP_FILTER,
   OP_INSERT,
   type PatchHeader,
   STREAMS,
@@ -162,6 +165,10 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     let outPos = 0;
     let oldPos = 0;
     let lastReport = 0;
+    /** The filtered region being output, if any. */
+    let region: FilteredRegion | undefined;
+    /** Output bytes the next instruction may make: up to the end of the result, or of the filtered region. */
+    const room = () => (region ? region.unfilter.remaining : header.newSize - outPos);
     while (outPos < header.newSize) {
       if (signal?.aborted)
         throw new NotsotufError('ABORTED', 'Applying the patch was aborted.', { cause: signal.reason });
@@ -178,20 +185,23 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
           length === 0 ||
           start < 0 ||
           start + length > header.oldSize ||
-          outPos + length > header.newSize
+          length > room() ||
+          (region && !region.covers(start, length))
         ) {
-          throw invalidPatch('an instruction reaches outside the base or the result');
+          throw invalidPatch('an instruction reaches outside the base, the result or its filtered region');
         }
         for (let done = 0; done < length; ) {
           // Synchronous in the common case: no promise or view object per instruction (the allocation rate
           // of millions of them is what grows node's heap).
           const want = Math.min(PIECE, length - done);
-          if (!oldBlocks.readSync(oldBuf, start + done, want))
+          if (region) await region.read(oldBlocks, oldBuf, start + done, want);
+          else if (!oldBlocks.readSync(oldBuf, start + done, want))
             await oldBlocks.read(oldBuf, start + done, want);
           if (kind === OP_ADD) {
             const pending = diff.addInto(oldBuf, want);
             if (pending) await pending;
           }
+          region?.unfilter.unfilterInPlace(oldBuf, want);
           if (!writer.pushSync(oldBuf, want)) await writer.push(oldBuf.subarray(0, want));
           done += want;
         }
@@ -200,17 +210,44 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
       } else if (kind === OP_INSERT) {
         let length = ops.varintSync();
         if (length < 0) length = await ops.varint();
-        if (length === 0 || outPos + length > header.newSize)
-          throw invalidPatch('an insert reaches past the result');
+        if (length === 0 || length > room())
+          throw invalidPatch('an insert reaches past the result or its filtered region');
         for (let done = 0; done < length; ) {
-          const bytes = extra.takeSync(length - done) ?? (await extra.take(length - done));
+          const max = Math.min(PIECE, length - done);
+          let bytes = extra.takeSync(max) ?? (await extra.take(max));
+          if (region) {
+            bytes.copy(oldBuf);
+            bytes = oldBuf.subarray(0, bytes.length);
+            region.unfilter.unfilterInPlace(bytes, bytes.length);
+          }
           if (!writer.pushSync(bytes)) await writer.push(bytes);
           done += bytes.length;
         }
         outPos += length;
+      } else if (kind === OP_FILTER && header.version !== 2) {
+        if (region) throw invalidPatch('a filtered region inside another');
+        const fields: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const v = ops.varintSync();
+          fields.push(v < 0 ? await ops.varint() : v);
+        }
+        const [word, stride, length, delta, oldLength] = fields as [number, number, number, number, number];
+        const start = oldPos + unzigzag(delta);
+        if (
+          !isValidFilter({ word, stride }) ||
+          length === 0 ||
+          outPos + length > header.newSize ||
+          start < 0 ||
+          start + oldLength > header.oldSize
+        ) {
+          throw invalidPatch('a filtered region is malformed or reaches outside the base or the result');
+        }
+        region = new FilteredRegion({ word, stride }, length, start, oldLength);
+        oldPos = start;
       } else {
         throw invalidPatch(`unknown instruction ${kind}`);
       }
+      if (region && region.unfilter.remaining === 0) region = undefined;
       if (options.onProgress && outPos - lastReport >= 4 * PIECE) {
         lastReport = outPos;
         options.onProgress({ done: outPos, total: header.newSize });

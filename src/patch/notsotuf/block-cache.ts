@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { invalidPatch } from './format.js';
 
 const BLOCK = 1 << 16;
-const KEEP = 32;
+const KEEP = 128;
 
 /**
  * Reads the base file through cached 64 KiB blocks (2 MiB in all). Patches of native code are long runs of tiny

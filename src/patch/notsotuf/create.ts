@@ -4,6 +4,8 @@ import { NotsotufError } from '../../core/errors.js';
 import { bzip2Compress } from '../bzip2/index.js';
 import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
+import { filterRegion } from './delta-filter.js';
+import { type FilterRegion, findFilterRegions } from './filter-regions.js';
 import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
 import { OpsWriter } from './ops-writer.js';
 import { type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
@@ -70,7 +72,7 @@ async function planTar(
     if (same) w.copy(same.dataStart, same.dataSize);
     else if (base && base.dataSize > 0 && m.dataSize > 0) {
       const oldData = old.subarray(base.dataStart, base.dataStart + base.dataSize);
-      await emitMatched(w, old, base.dataStart, oldData, data, matcher);
+      await emitMatched(w, base.dataStart, oldData, data, matcher);
     } else w.insert(data);
     pos = m.dataStart + m.dataSize;
     progress(pos);
@@ -92,29 +94,103 @@ function emitRegion(
   else w.insert(bytes);
 }
 
-/** Emits `data` against `oldData` (which starts at `oldOffset` in the old file); bytes between matches are literal. */
+/** A match, or a filtered region in its place (see withRegions). */
+type Piece = Match | { readonly region: FilterRegion };
+
+/**
+ * The matches with the filtered regions put in: a match is cut where a region starts and resumes after its end
+ * (a region's bytes are matched in filtered form on their own), and every region comes once, in new order.
+ */
+function* withRegions(matches: Iterable<Match>, regions: readonly FilterRegion[]): Generator<Piece> {
+  let next = 0;
+  let floor = 0;
+  for (const m of matches) {
+    const end = m.newStart + m.length;
+    let start = Math.max(m.newStart, floor);
+    while (next < regions.length && regions[next]!.newStart < end) {
+      const region = regions[next++]!;
+      if (start < region.newStart)
+        yield {
+          newStart: start,
+          oldStart: m.oldStart + (start - m.newStart),
+          length: region.newStart - start,
+        };
+      yield { region };
+      floor = region.newEnd;
+      start = Math.max(start, floor);
+    }
+    if (start < end)
+      yield { newStart: start, oldStart: m.oldStart + (start - m.newStart), length: end - start };
+  }
+  while (next < regions.length) yield { region: regions[next++]! };
+}
+
+/** Lets the event loop run now and then: the compressors' chunks reach liblzma's thread only through it. */
+function yielder(): () => Promise<void> | undefined {
+  let turn = Date.now();
+  return () => {
+    if (Date.now() - turn <= YIELD_EVERY_MS) return undefined;
+    turn = Date.now();
+    return new Promise((resolve) => setImmediate(resolve));
+  };
+}
+
+/**
+ * Emits `data` against `oldData` (which starts at `oldOffset` in the old file); bytes between matches are
+ * literal. Tables found by filter-regions.ts are emitted as filtered regions.
+ */
 async function emitMatched(
   w: OpsWriter,
-  old: Uint8Array,
   oldOffset: number,
   oldData: Uint8Array,
   data: Uint8Array,
   matcher: Matcher,
 ): Promise<void> {
+  const pause = yielder();
   let pos = 0;
-  let turn = Date.now();
-  for (const m of matcher(oldData, data)) {
-    // Let the event loop run now and then: the compressors' chunks reach liblzma's thread only through it.
-    if (Date.now() - turn > YIELD_EVERY_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      turn = Date.now();
+  for (const piece of withRegions(matcher(oldData, data), findFilterRegions(oldData, data))) {
+    const wait = pause();
+    if (wait) await wait;
+    if ('region' in piece) {
+      w.insert(data.subarray(pos, piece.region.newStart));
+      await emitFiltered(w, oldOffset, oldData, data, piece.region, matcher);
+      pos = piece.region.newEnd;
+      continue;
     }
-    if (m.newStart < pos || m.length <= 0) continue;
-    w.insert(data.subarray(pos, m.newStart));
-    w.approximate(old, oldOffset + m.oldStart, data.subarray(m.newStart, m.newStart + m.length));
-    pos = m.newStart + m.length;
+    if (piece.newStart < pos || piece.length <= 0) continue;
+    w.insert(data.subarray(pos, piece.newStart));
+    const bytes = data.subarray(piece.newStart, piece.newStart + piece.length);
+    w.approximate(oldData, oldOffset + piece.oldStart, bytes, oldOffset);
+    pos = piece.newStart + piece.length;
   }
   w.insert(data.subarray(pos));
+}
+
+/** Emits one filtered region: both sides filtered, then matched like any file. */
+async function emitFiltered(
+  w: OpsWriter,
+  oldOffset: number,
+  oldData: Uint8Array,
+  data: Uint8Array,
+  region: FilterRegion,
+  matcher: Matcher,
+): Promise<void> {
+  const old = filterRegion(oldData.subarray(region.oldStart, region.oldEnd), region.filter);
+  const neu = filterRegion(data.subarray(region.newStart, region.newEnd), region.filter);
+  const origin = oldOffset + region.oldStart;
+  w.beginFilter(region.filter, neu.length, origin, old.length);
+  const pause = yielder();
+  let pos = 0;
+  for (const m of matcher(old, neu)) {
+    const wait = pause();
+    if (wait) await wait;
+    if (m.newStart < pos || m.length <= 0) continue;
+    w.insert(neu.subarray(pos, m.newStart));
+    w.approximate(old, origin + m.oldStart, neu.subarray(m.newStart, m.newStart + m.length), origin);
+    pos = m.newStart + m.length;
+  }
+  w.insert(neu.subarray(pos));
+  w.endFilter();
 }
 
 /** Creates a notsotuf patch from `oldPath` to `newPath` with the given matcher. */
@@ -133,8 +209,10 @@ export async function createNotsotufPatch(
   // suits it when it is small or liblzma is missing: 11 for ops, runs and extra, 9 for the diff bytes.
   const compressors = {
     ops: new StreamCompressor(lzma, 11),
-    diffRuns: new StreamCompressor(lzma, 11),
-    diffBytes: new StreamCompressor(lzma, 9),
+    // Diff runs and bytes have no alignment, so no position context (pb 0); the runs' varints are best
+    // predicted by the whole previous byte (lc 4). Measured on the 183 MB pair: −17 KB and −12 KB.
+    diffRuns: new StreamCompressor(lzma, 11, { lc: 4, pb: 0 }),
+    diffBytes: new StreamCompressor(lzma, 9, { lc: 3, pb: 0 }),
     extra: new StreamCompressor(lzma, 11),
   };
   const all = Object.values(compressors);
@@ -154,7 +232,7 @@ export async function createNotsotufPatch(
       options.onProgress?.({ done, total: neu.length });
     };
     if (oldMembers && newMembers) await planTar(w, old, neu, oldMembers, newMembers, matcher, progress);
-    else await emitMatched(w, old, 0, old, neu, matcher);
+    else await emitMatched(w, 0, old, neu, matcher);
     w.finish();
     abortCheck();
     if (w.written !== neu.length) {

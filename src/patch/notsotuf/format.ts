@@ -1,11 +1,12 @@
 import { NotsotufError } from '../../core/errors.js';
 
 /**
- * notsotuf patch format, version 2 (codec name `notsotuf`). Little-endian throughout.
+ * notsotuf patch format, version 3 (codec name `notsotuf`; version 2 is version 3 without FILTER and is still
+ * read). Little-endian throughout.
  *
  * ```
  * offset  size  field
- * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x02   (the last byte is the format version)
+ * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x03   (the last byte is the format version)
  * 16      8     oldSize   size of the base file the patch applies to
  * 24      8     newSize   size of the file it produces
  * 32      32    compressed length of each stream (uint64): ops, diff runs, diff bytes, extra
@@ -21,6 +22,14 @@ import { NotsotufError } from '../../core/errors.js';
  * - `0` COPY   delta, length: copy `length` bytes of the old file from `oldPos + delta`
  * - `1` ADD    delta, length: old bytes plus `length` diff bytes, bytewise mod 256 (bsdiff's "diff")
  * - `2` INSERT length: `length` bytes of the extra stream
+ * - `3` FILTER word, stride, length, delta, oldLength (version 3): the next `length` bytes of output, made by the
+ *   instructions that follow, are in the filtered form of delta-filter.ts (words of `word` = 4 or 8 bytes minus
+ *   the word `stride` bytes before; `stride` a multiple of `word`, at most 256) and are unfiltered as they are
+ *   output. Those instructions read the filtered form of the old region [oldPos + delta, … + oldLength), and
+ *   must stay inside it and end exactly at the region's end; no FILTER inside another. The old region's
+ *   filtered form is computed from the region's own bytes (position 0 = its start). The creator puts tables of
+ *   addresses here (ELF .eh_frame_hdr, .rela.dyn; see filter-regions.ts): moved code changes all their entries
+ *   but not the differences between them.
  *
  * The diff bytes of all ADDs, one sequence, are mostly zeros (an approximate match agrees on most bytes), so they
  * are stored run-length coded in two streams: the runs stream holds varint pairs (zeros, others): `zeros` zero
@@ -33,7 +42,9 @@ import { NotsotufError } from '../../core/errors.js';
  * LZMA streams are `.lzma` files (13-byte header with the exact uncompressed size, see ../lzma/format.ts) with a
  * dictionary of at most MAX_LZMA_DICT, so a client decodes four of them in bounded memory.
  */
-export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0002', 'latin1');
+export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0003', 'latin1');
+/** Format versions this code reads: 2 (no FILTER) and 3. */
+export const READABLE_VERSIONS: readonly number[] = [2, 3];
 export const HEADER_SIZE = 72;
 export const METHOD_BROTLI = 0;
 export const METHOD_BZIP2 = 1;
@@ -44,6 +55,7 @@ export type StreamName = (typeof STREAMS)[number];
 export const OP_COPY = 0;
 export const OP_ADD = 1;
 export const OP_INSERT = 2;
+export const OP_FILTER = 3;
 /** Files above 2^40 bytes (1 TiB) are not app bundles; the bound keeps offsets in safe integers. */
 export const MAX_FILE_SIZE = 2 ** 40;
 /**
@@ -57,6 +69,8 @@ export const DIFF_PLAIN = 1;
 export type DiffForm = typeof DIFF_RUNS | typeof DIFF_PLAIN;
 
 export interface PatchHeader {
+  /** Format version (the magic's last byte); decodeHeader fills it, encodeHeader writes the current one. */
+  readonly version?: number;
   readonly diffForm: DiffForm;
   readonly oldSize: number;
   readonly newSize: number;
@@ -100,16 +114,19 @@ function readMethod(buf: Buffer, offset: number): StreamMethod {
 /** Parses and checks a header against the patch file's size: the streams must fill the file exactly. */
 export function decodeHeader(buf: Buffer, fileSize: number): PatchHeader {
   if (buf.length >= MAGIC.length && buf.subarray(0, MAGIC.length - 1).equals(MAGIC.subarray(0, -1))) {
-    const version = buf[MAGIC.length - 1];
-    if (version !== MAGIC[MAGIC.length - 1]) {
-      throw invalidPatch(`format version ${version} is not supported (this notsotuf reads version 2)`);
+    const version = buf[MAGIC.length - 1]!;
+    if (!READABLE_VERSIONS.includes(version)) {
+      throw invalidPatch(
+        `format version ${version} is not supported (this notsotuf reads versions ${READABLE_VERSIONS.join(' and ')})`,
+      );
     }
   }
-  if (buf.length < HEADER_SIZE || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+  if (buf.length < HEADER_SIZE || !buf.subarray(0, MAGIC.length - 1).equals(MAGIC.subarray(0, -1))) {
     throw invalidPatch('wrong magic or truncated header');
   }
   const sizes = STREAMS.map((name, i) => readSize(buf, 32 + 8 * i, `${name} length`));
   const header: PatchHeader = {
+    version: buf[MAGIC.length - 1]!,
     diffForm: buf[68] === DIFF_PLAIN ? DIFF_PLAIN : DIFF_RUNS,
     oldSize: readSize(buf, 16, 'oldSize'),
     newSize: readSize(buf, 24, 'newSize'),

@@ -1,4 +1,5 @@
-import { OP_ADD, OP_COPY, OP_INSERT, pushVarint, zigzag } from './format.js';
+import type { DeltaFilter } from './delta-filter.js';
+import { OP_ADD, OP_COPY, OP_FILTER, OP_INSERT, pushVarint, zigzag } from './format.js';
 
 /** Equal bytes in a row from which an ADD is split and the run becomes a COPY: fewer diff bytes to store and add. */
 // Measured on esbuild 0.23.0 → 0.23.1 (diff+ops, bzip2): 64 → 233 KB, 512 → 215 KB, 4096 → 213 KB, never → 213 KB.
@@ -153,9 +154,36 @@ export class OpsWriter {
     this.written += bytes.length;
   }
 
-  /** Output `neu`, expressed against old[start…] of the same length: copies where equal, diff bytes elsewhere. */
-  approximate(old: Uint8Array, start: number, neu: Uint8Array): void {
+  /**
+   * Starts a filtered region (format.ts, FILTER): the next `length` bytes output are in filtered form, read
+   * from the filtered form of old[oldStart, oldStart + oldLength). Call `endFilter` after them.
+   */
+  beginFilter(filter: DeltaFilter, length: number, oldStart: number, oldLength: number): void {
+    this.flushCopy();
+    this.flushInsert();
+    const op: number[] = [OP_FILTER];
+    pushVarint(op, filter.word);
+    pushVarint(op, filter.stride);
+    pushVarint(op, length);
+    pushVarint(op, zigzag(oldStart - this.oldPos));
+    pushVarint(op, oldLength);
+    this.ops.push(op);
+    this.oldPos = oldStart;
+  }
+
+  /** Ends a filtered region: nothing inside it merges with what follows. */
+  endFilter(): void {
+    this.flushCopy();
+    this.flushInsert();
+  }
+
+  /**
+   * Output `neu`, expressed against old[start…] of the same length: copies where equal, diff bytes elsewhere.
+   * `old` holds the old file from offset `origin` (a filtered region's bytes start at the region).
+   */
+  approximate(old: Uint8Array, start: number, neu: Uint8Array, origin = 0): void {
     const n = neu.length;
+    start -= origin;
     let i = 0;
     while (i < n) {
       // Find the next run of equal bytes long enough to be a copy.
@@ -171,20 +199,21 @@ export class OpsWriter {
         j++;
       }
       const addEnd = runLength >= this.zeroRunForCopy ? runStart : n;
-      if (addEnd > i) this.add(old, start + i, neu.subarray(i, addEnd));
+      if (addEnd > i) this.add(old, start + i, neu.subarray(i, addEnd), origin);
       if (addEnd === n) break;
       let k = runStart;
       while (k < n && old[start + k] === neu[k]) k++;
-      this.copy(start + runStart, k - runStart);
+      this.copy(origin + start + runStart, k - runStart);
       i = k;
     }
   }
 
-  private add(old: Uint8Array, start: number, neu: Uint8Array): void {
+  /** An ADD of `neu` against old[start…] (`start` indexes `old`, which begins at file offset `origin`). */
+  private add(old: Uint8Array, start: number, neu: Uint8Array, origin: number): void {
     this.flushInsert();
     this.flushCopy();
     const op: number[] = [OP_ADD];
-    pushVarint(op, zigzag(start - this.oldPos));
+    pushVarint(op, zigzag(origin + start - this.oldPos));
     pushVarint(op, neu.length);
     this.ops.push(op);
     const d = new Uint8Array(neu.length);
@@ -205,7 +234,7 @@ export class OpsWriter {
       this.diffPlain.push(d);
       if (this.diffPlain.length > PLAIN_DIFF_LIMIT) this.diffPlain = undefined;
     }
-    this.oldPos = start + neu.length;
+    this.oldPos = origin + start + neu.length;
     this.written += neu.length;
   }
 

@@ -1,7 +1,12 @@
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants } from 'node:zlib';
 import { bzip2Compress } from '../bzip2/index.js';
-import { type LzmaNative, LzmaStreamEncoder } from '../lzma/encoder.js';
+import {
+  DEFAULT_LITERAL_MODEL,
+  type LzmaLiteralModel,
+  type LzmaNative,
+  LzmaStreamEncoder,
+} from '../lzma/encoder.js';
 import { MAX_LZMA_DICT, METHOD_BROTLI, METHOD_BZIP2, METHOD_LZMA, type StreamMethod } from './format.js';
 
 const brotli = promisify(brotliCompress);
@@ -28,10 +33,14 @@ export class StreamCompressor {
   private heldLength = 0;
   private encoder: LzmaStreamEncoder | undefined;
 
-  /** @param lzma liblzma, or undefined when it is not available */
+  /**
+   * @param lzma liblzma, or undefined when it is not available
+   * @param literal LZMA's literal model for this stream's kind of data
+   */
   constructor(
     private readonly lzma: LzmaNative | undefined,
     private readonly brotliQuality: number,
+    private readonly literal: LzmaLiteralModel = DEFAULT_LITERAL_MODEL,
   ) {}
 
   /** Takes `chunk`, which the caller must not change afterwards. */
@@ -44,7 +53,7 @@ export class StreamCompressor {
     this.held.push(chunk);
     this.heldLength += chunk.length;
     if (this.lzma && this.heldLength > SMALL_STREAM) {
-      this.encoder = new LzmaStreamEncoder(this.lzma, MAX_LZMA_DICT);
+      this.encoder = new LzmaStreamEncoder(this.lzma, MAX_LZMA_DICT, this.literal);
       for (const part of this.held) this.encoder.write(part);
       this.held = [];
     }
@@ -55,7 +64,7 @@ export class StreamCompressor {
     const bytes = Buffer.concat(this.held);
     let viaLzma: Promise<Uint8Array> | undefined;
     if (this.lzma) {
-      const encoder = new LzmaStreamEncoder(this.lzma, MAX_LZMA_DICT);
+      const encoder = new LzmaStreamEncoder(this.lzma, MAX_LZMA_DICT, this.literal);
       encoder.write(bytes);
       viaLzma = encoder.finish();
     }

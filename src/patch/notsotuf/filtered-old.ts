@@ -1,0 +1,41 @@
+import type { BlockCache } from './block-cache.js';
+import { type DeltaFilter, DeltaUnfilter, filterRange, MAX_STRIDE } from './delta-filter.js';
+
+/** Most bytes one read asks for (the applier's piece size). */
+const MAX_READ = 1 << 20;
+
+/**
+ * The applier's side of a filtered region (format.ts, FILTER): reads of the old region in filtered form, and
+ * the unfiltering of the output. Holds one scratch buffer of a piece plus the stride: memory stays flat.
+ */
+export class FilteredRegion {
+  readonly unfilter: DeltaUnfilter;
+  private readonly scratch = Buffer.allocUnsafe(MAX_READ + MAX_STRIDE + 8);
+
+  constructor(
+    private readonly filter: DeltaFilter,
+    length: number,
+    readonly oldStart: number,
+    readonly oldLength: number,
+  ) {
+    this.unfilter = new DeltaUnfilter(filter, length);
+  }
+
+  /** True when old[start, start + length) lies in the region. */
+  covers(start: number, length: number): boolean {
+    return start >= this.oldStart && start + length <= this.oldStart + this.oldLength;
+  }
+
+  /** Fills `into[0, length)` with the filtered form of old[position, position + length) (at most 1 MiB). */
+  async read(blocks: BlockCache, into: Uint8Array, position: number, length: number): Promise<void> {
+    const { word, stride } = this.filter;
+    const from = position - this.oldStart;
+    // The filter reads back to the start of the word, one stride earlier.
+    const rawFrom = Math.max(0, from - (from % word) - stride);
+    const rawLength = from + length - rawFrom;
+    const raw = this.scratch.subarray(0, rawLength);
+    if (!blocks.readSync(raw, this.oldStart + rawFrom, rawLength))
+      await blocks.read(raw, this.oldStart + rawFrom, rawLength);
+    filterRange(raw, rawFrom, this.oldLength, this.filter, from, from + length, into);
+  }
+}
