@@ -42,6 +42,7 @@ interface Section {
   readonly size: number;
 }
 
+const SHT_NULL = 0;
 const SHT_NOBITS = 8;
 
 /** Named sections with file contents of a 64-bit little-endian ELF file, or undefined for anything else. */
@@ -63,7 +64,8 @@ export function elfSections(bytes: Uint8Array): Map<string, Section> | undefined
   const sections = new Map<string, Section>();
   for (let i = 0; i < shnum; i++) {
     const h = header(i);
-    if (view.getUint32(h + 4, true) === SHT_NOBITS) continue;
+    const type = view.getUint32(h + 4, true);
+    if (type === SHT_NULL || type === SHT_NOBITS) continue;
     const nameAt = view.getUint32(h, true);
     if (nameAt >= strtab.size) continue;
     let end = strtab.offset + nameAt;
