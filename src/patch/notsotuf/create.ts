@@ -136,34 +136,52 @@ function yielder(): () => Promise<void> | undefined {
 }
 
 /**
- * Emits `data` against `oldData` (which starts at `oldOffset` in the old file); bytes between matches are
- * literal. Tables found by filter-regions.ts are emitted as filtered regions.
+ * Emits `data` from `pieces` in new order: each match as an approximate copy of `old` (which holds the old file
+ * from offset `origin`), each filtered region through `onRegion`, and the bytes between them literally.
  */
-async function emitMatched(
+async function emitPieces(
   w: OpsWriter,
-  oldOffset: number,
-  oldData: Uint8Array,
+  pieces: Iterable<Piece>,
+  old: Uint8Array,
+  origin: number,
   data: Uint8Array,
-  matcher: Matcher,
+  onRegion: (region: FilterRegion) => Promise<void>,
 ): Promise<void> {
   const pause = yielder();
   let pos = 0;
-  for (const piece of withRegions(matcher(oldData, data), findFilterRegions(oldData, data))) {
+  for (const piece of pieces) {
     const wait = pause();
     if (wait) await wait;
     if ('region' in piece) {
       w.insert(data.subarray(pos, piece.region.newStart));
-      await emitFiltered(w, oldOffset, oldData, data, piece.region, matcher);
+      await onRegion(piece.region);
       pos = piece.region.newEnd;
       continue;
     }
     if (piece.newStart < pos || piece.length <= 0) continue;
     w.insert(data.subarray(pos, piece.newStart));
     const bytes = data.subarray(piece.newStart, piece.newStart + piece.length);
-    w.approximate(oldData, oldOffset + piece.oldStart, bytes, oldOffset);
+    w.approximate(old, origin + piece.oldStart, bytes, origin);
     pos = piece.newStart + piece.length;
   }
   w.insert(data.subarray(pos));
+}
+
+/**
+ * Emits `data` against `oldData` (which starts at `oldOffset` in the old file); bytes between matches are
+ * literal. Tables found by filter-regions.ts are emitted as filtered regions.
+ */
+function emitMatched(
+  w: OpsWriter,
+  oldOffset: number,
+  oldData: Uint8Array,
+  data: Uint8Array,
+  matcher: Matcher,
+): Promise<void> {
+  const pieces = withRegions(matcher(oldData, data), findFilterRegions(oldData, data));
+  return emitPieces(w, pieces, oldData, oldOffset, data, (region) =>
+    emitFiltered(w, oldOffset, oldData, data, region, matcher),
+  );
 }
 
 /** Emits one filtered region: both sides filtered, then matched like any file. */
@@ -179,17 +197,10 @@ async function emitFiltered(
   const neu = filterRegion(data.subarray(region.newStart, region.newEnd), region.filter);
   const origin = oldOffset + region.oldStart;
   w.beginFilter(region.filter, neu.length, origin, old.length);
-  const pause = yielder();
-  let pos = 0;
-  for (const m of matcher(old, neu)) {
-    const wait = pause();
-    if (wait) await wait;
-    if (m.newStart < pos || m.length <= 0) continue;
-    w.insert(neu.subarray(pos, m.newStart));
-    w.approximate(old, origin + m.oldStart, neu.subarray(m.newStart, m.newStart + m.length), origin);
-    pos = m.newStart + m.length;
-  }
-  w.insert(neu.subarray(pos));
+  // A matcher yields only matches: a region inside a region cannot come.
+  await emitPieces(w, matcher(old, neu), old, origin, neu, () => {
+    throw new NotsotufError('PATCH_INVALID', 'Internal error: a filtered region inside another.');
+  });
   w.endFilter();
 }
 
