@@ -1,6 +1,6 @@
 import { hashAlignedMatcher } from './aligned-matcher.js';
-import type { Matcher } from './create.js';
 import { hashMatcher } from './hash-matcher.js';
+import type { Matcher } from './matcher.js';
 
 /** Bytes looked at to tell text from binary (git's heuristic: a NUL byte early on means binary). */
 const SNIFF = 8000;

@@ -1,6 +1,6 @@
 import { bsdiffSteps, type MatchFinder } from '../bsdiff-core.js';
-import type { Match, Matcher } from './create.js';
 import { HashFinder } from './hash-finder.js';
+import type { Match, Matcher } from './matcher.js';
 
 /** bsdiff's alignment (approximate regions chosen by its scan rule) as notsotuf matches, with any finder. */
 function* alignedMatches(old: Uint8Array, neu: Uint8Array, finder: MatchFinder): Generator<Match> {
@@ -11,6 +11,16 @@ function* alignedMatches(old: Uint8Array, neu: Uint8Array, finder: MatchFinder):
   }
 }
 
+/** alignedMatches with a hash index built when the first match is asked for and given back after the last. */
+function* hashAlignedMatches(old: Uint8Array, neu: Uint8Array): Generator<Match> {
+  const finder = new HashFinder(old, neu);
+  try {
+    yield* alignedMatches(old, neu, finder);
+  } finally {
+    finder.release();
+  }
+}
+
 /** bsdiff's alignment rule with matches looked up in a hash index: nearly the same patches, 5–7 times faster. */
 export const hashAlignedMatcher: Matcher = (old, neu) =>
-  old.length === 0 || neu.length === 0 ? [] : alignedMatches(old, neu, new HashFinder(old, neu));
+  old.length === 0 || neu.length === 0 ? [] : hashAlignedMatches(old, neu);

@@ -1,7 +1,9 @@
 import type { PatchCodec } from '../codec.js';
+import { adaptiveMatcher } from './adaptive-matcher.js';
 import { applyNotsotufPatch } from './apply.js';
-import { createNotsotufPatch, type Matcher } from './create.js';
+import { createNotsotufPatch } from './create.js';
 import { MAGIC } from './format.js';
+import type { Matcher } from './matcher.js';
 
 /** The notsotuf codec with a given matcher (the matcher only affects creation; apply is the same for all). */
 export function notsotufCodec(matcher: Matcher): PatchCodec {
@@ -11,7 +13,7 @@ export function notsotufCodec(matcher: Matcher): PatchCodec {
     identify: (head) =>
       head.length >= MAGIC.length &&
       MAGIC.subarray(0, -1).equals(Buffer.from(head.subarray(0, MAGIC.length - 1))),
-    create: (options) => createNotsotufPatch(options, matcher),
+    create: (options) => createNotsotufPatch(options, { matcher, parallel: matcher === adaptiveMatcher }),
     apply: (options) => applyNotsotufPatch(options),
   };
 }

@@ -1,216 +1,149 @@
-import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { NotsotufError } from '../../core/errors.js';
 import { bzip2Compress } from '../bzip2/index.js';
 import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
-import { filterRegion } from './delta-filter.js';
-import { type FilterRegion, findFilterRegions } from './filter-regions.js';
+import { patchIoError } from '../patch-errors.js';
+import { emitFile } from './emit.js';
+import { matchLazily, unpackFileMatches } from './file-matches.js';
+import { FileSlices } from './file-slices.js';
 import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
+import { MatchAhead } from './match-ahead.js';
+import type { MatchJob, OpenInput } from './match-protocol.js';
+import type { Matcher } from './matcher.js';
 import { OpsWriter } from './ops-writer.js';
 import { type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
+import { dropSpareTable } from './table-pool.js';
 import { indexTar, type TarMember } from './tar-index.js';
+import { membersToHash, planMembers } from './tar-steps.js';
 
-/** How long the matcher may hold the event loop before it lets the compressors' I/O through. */
-const YIELD_EVERY_MS = 20;
-
-/** An approximate match: new[newStart…+length] is old[oldStart…+length] plus small differences. */
-export interface Match {
-  readonly newStart: number;
-  readonly oldStart: number;
-  readonly length: number;
+/** The old and new files, open, and read in slices. */
+interface Inputs {
+  readonly files: { readonly old: OpenInput; readonly neu: OpenInput };
+  readonly old: FileSlices;
+  readonly neu: FileSlices;
 }
 
 /**
- * Finds approximate matches of `neu` in `old` (bsdiff-class: suffix-array matches extended over bytes that
- * mostly agree), in increasing `newStart` order, non-overlapping in the new file.
+ * Emits the new tar member by member, as planMembers decides (tar-steps.ts). Only the member being emitted is in
+ * memory (with its old version); with `parallel`, changed files further on are matched on a worker meanwhile.
  */
-export type Matcher = (old: Uint8Array, neu: Uint8Array) => Iterable<Match>;
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-interface Region {
-  readonly start: number;
-  readonly end: number;
-}
-
-/**
- * Tar-aware planning: each member of the new tar is matched against the member of the old tar with the same
- * path (or, for moved and renamed files, the same content). Unchanged content costs one COPY; a changed file is
- * diffed only against its old version, which bounds the matcher's time and memory by the largest file instead
- * of the whole tar. Header blocks are expressed against the old member's headers (they differ in a few bytes).
- */
-async function planTar(
+async function emitTar(
   w: OpsWriter,
-  old: Uint8Array,
-  neu: Uint8Array,
+  inputs: Inputs,
   oldMembers: TarMember[],
   newMembers: TarMember[],
   matcher: Matcher,
+  parallel: boolean,
   progress: (done: number) => void,
 ): Promise<void> {
-  const byPath = new Map(oldMembers.map((m) => [m.path, m]));
-  const byHash = new Map<string, TarMember>();
-  for (const m of oldMembers) {
-    if (m.dataSize > 0) byHash.set(sha256(old.subarray(m.dataStart, m.dataStart + m.dataSize)), m);
-  }
-  let pos = 0;
-  for (const m of newMembers) {
-    const base = byPath.get(m.path);
-    w.insert(neu.subarray(pos, m.headerStart)); // padding of the previous member: zeros
-    emitRegion(
-      w,
-      old,
-      neu,
-      { start: m.headerStart, end: m.dataStart },
-      base ? { start: base.headerStart, end: base.dataStart } : undefined,
-    );
-    const data = neu.subarray(m.dataStart, m.dataStart + m.dataSize);
-    const same = m.dataSize > 0 ? byHash.get(sha256(data)) : undefined;
-    if (same) w.copy(same.dataStart, same.dataSize);
-    else if (base && base.dataSize > 0 && m.dataSize > 0) {
-      const oldData = old.subarray(base.dataStart, base.dataStart + base.dataSize);
-      await emitMatched(w, base.dataStart, oldData, data, matcher);
-    } else w.insert(data);
-    pos = m.dataStart + m.dataSize;
-    progress(pos);
-  }
-  // Padding, end-of-archive blocks and record fill.
-  w.insert(neu.subarray(pos));
-}
-
-function emitRegion(
-  w: OpsWriter,
-  old: Uint8Array,
-  neu: Uint8Array,
-  region: Region,
-  oldRegion: Region | undefined,
-): void {
-  const bytes = neu.subarray(region.start, region.end);
-  if (oldRegion && oldRegion.end - oldRegion.start === bytes.length)
-    w.approximate(old, oldRegion.start, bytes);
-  else w.insert(bytes);
-}
-
-/** A match, or a filtered region in its place (see withRegions). */
-type Piece = Match | { readonly region: FilterRegion };
-
-/**
- * The matches with the filtered regions put in: a match is cut where a region starts and resumes after its end
- * (a region's bytes are matched in filtered form on their own), and every region comes once, in new order.
- */
-function* withRegions(matches: Iterable<Match>, regions: readonly FilterRegion[]): Generator<Piece> {
-  let next = 0;
-  let floor = 0;
-  for (const m of matches) {
-    const end = m.newStart + m.length;
-    let start = Math.max(m.newStart, floor);
-    while (next < regions.length && regions[next]!.newStart < end) {
-      const region = regions[next++]!;
-      if (start < region.newStart)
-        yield {
-          newStart: start,
-          oldStart: m.oldStart + (start - m.newStart),
-          length: region.newStart - start,
-        };
-      yield { region };
-      floor = region.newEnd;
-      start = Math.max(start, floor);
-    }
-    if (start < end)
-      yield { newStart: start, oldStart: m.oldStart + (start - m.newStart), length: end - start };
-  }
-  while (next < regions.length) yield { region: regions[next++]! };
-}
-
-/** Lets the event loop run now and then: the compressors' chunks reach liblzma's thread only through it. */
-function yielder(): () => Promise<void> | undefined {
-  let turn = Date.now();
-  return () => {
-    if (Date.now() - turn <= YIELD_EVERY_MS) return undefined;
-    turn = Date.now();
-    return new Promise((resolve) => setImmediate(resolve));
-  };
-}
-
-/**
- * Emits `data` from `pieces` in new order: each match as an approximate copy of `old` (which holds the old file
- * from offset `origin`), each filtered region through `onRegion`, and the bytes between them literally.
- */
-async function emitPieces(
-  w: OpsWriter,
-  pieces: Iterable<Piece>,
-  old: Uint8Array,
-  origin: number,
-  data: Uint8Array,
-  onRegion: (region: FilterRegion) => Promise<void>,
-): Promise<void> {
-  const pause = yielder();
-  let pos = 0;
-  for (const piece of pieces) {
-    const wait = pause();
-    if (wait) await wait;
-    if ('region' in piece) {
-      w.insert(data.subarray(pos, piece.region.newStart));
-      await onRegion(piece.region);
-      pos = piece.region.newEnd;
-      continue;
-    }
-    if (piece.newStart < pos || piece.length <= 0) continue;
-    w.insert(data.subarray(pos, piece.newStart));
-    const bytes = data.subarray(piece.newStart, piece.newStart + piece.length);
-    w.approximate(old, origin + piece.oldStart, bytes, origin);
-    pos = piece.newStart + piece.length;
-  }
-  w.insert(data.subarray(pos));
-}
-
-/**
- * Emits `data` against `oldData` (which starts at `oldOffset` in the old file); bytes between matches are
- * literal. Tables found by filter-regions.ts are emitted as filtered regions.
- */
-function emitMatched(
-  w: OpsWriter,
-  oldOffset: number,
-  oldData: Uint8Array,
-  data: Uint8Array,
-  matcher: Matcher,
-): Promise<void> {
-  const pieces = withRegions(matcher(oldData, data), findFilterRegions(oldData, data));
-  return emitPieces(w, pieces, oldData, oldOffset, data, (region) =>
-    emitFiltered(w, oldOffset, oldData, data, region, matcher),
+  const { old, neu } = inputs;
+  const toHash = membersToHash(oldMembers, newMembers);
+  const hashes = (slices: FileSlices, members: TarMember[], wanted: boolean[]) =>
+    members.map((m, i) => (wanted[i] ? slices.sha256(m.dataStart, m.dataSize) : undefined));
+  const steps = planMembers(
+    oldMembers,
+    newMembers,
+    hashes(old, oldMembers, toHash.old),
+    hashes(neu, newMembers, toHash.new),
   );
-}
-
-/** Emits one filtered region: both sides filtered, then matched like any file. */
-async function emitFiltered(
-  w: OpsWriter,
-  oldOffset: number,
-  oldData: Uint8Array,
-  data: Uint8Array,
-  region: FilterRegion,
-  matcher: Matcher,
-): Promise<void> {
-  const old = filterRegion(oldData.subarray(region.oldStart, region.oldEnd), region.filter);
-  const neu = filterRegion(data.subarray(region.newStart, region.newEnd), region.filter);
-  const origin = oldOffset + region.oldStart;
-  w.beginFilter(region.filter, neu.length, origin, old.length);
-  // A matcher yields only matches: a region inside a region cannot come.
-  await emitPieces(w, matcher(old, neu), old, origin, neu, () => {
-    throw new NotsotufError('PATCH_INVALID', 'Internal error: a filtered region inside another.');
+  const jobs: MatchJob[] = [];
+  const jobOf = steps.map(({ member, content }) => {
+    if (content.kind !== 'diff') return -1;
+    const { base } = content;
+    const job = {
+      oldStart: base.dataStart,
+      oldSize: base.dataSize,
+      newStart: member.dataStart,
+      newSize: member.dataSize,
+    };
+    return jobs.push(job) - 1;
   });
-  w.endFilter();
+  const ahead = parallel ? MatchAhead.start(inputs.files, jobs) : undefined;
+  try {
+    let pos = 0;
+    for (const [i, { member: m, base, content }] of steps.entries()) {
+      w.insert(neu.read(pos, m.headerStart - pos)); // padding of the previous member: zeros
+      const header = neu.read(m.headerStart, m.dataStart - m.headerStart);
+      // Header blocks against the old member's (they differ in a few bytes), when they are as long.
+      if (base && base.dataStart - base.headerStart === header.length)
+        w.approximate(old.read(base.headerStart, header.length), base.headerStart, header, base.headerStart);
+      else w.insert(header);
+      if (content.kind === 'copy') w.copy(content.from.dataStart, content.from.dataSize);
+      else if (content.kind === 'insert') w.insert(neu.read(m.dataStart, m.dataSize));
+      else {
+        const worked = await ahead?.take(jobOf[i]!);
+        const oldData = old.read(content.base.dataStart, content.base.dataSize);
+        const data = neu.read(m.dataStart, m.dataSize);
+        const found = worked ? unpackFileMatches(worked) : matchLazily(oldData, data, matcher);
+        await emitFile(w, content.base.dataStart, oldData, data, found);
+      }
+      pos = m.dataStart + m.dataSize;
+      progress(pos);
+    }
+    // Padding, end-of-archive blocks and record fill.
+    w.insert(neu.read(pos, neu.size - pos));
+  } finally {
+    await ahead?.close();
+  }
 }
 
-/** Creates a notsotuf patch from `oldPath` to `newPath` with the given matcher. */
-export async function createNotsotufPatch(
+/** Options of createNotsotufPatch beyond the codec's. */
+export interface NotsotufCreateSettings {
+  /** Finds the matches of a changed file. */
+  readonly matcher: Matcher;
+  /**
+   * Match changed files ahead on a worker thread when there is a second core. Only for the adaptive matcher,
+   * which is the one the worker runs.
+   */
+  readonly parallel: boolean;
+}
+
+/** Emits the patch's instructions for `inputs` into `w`, tar-aware when both files are tars. */
+async function emitAll(
+  w: OpsWriter,
+  inputs: Inputs,
+  settings: NotsotufCreateSettings,
+  progress: (done: number) => void,
+): Promise<void> {
+  const { old, neu } = inputs;
+  const oldMembers = indexTar(old);
+  const newMembers = indexTar(neu);
+  if (oldMembers && newMembers)
+    await emitTar(w, inputs, oldMembers, newMembers, settings.matcher, settings.parallel, progress);
+  else {
+    // Not tars: one file against the other, as a whole.
+    const oldBytes = old.read(0, old.size).slice();
+    const newBytes = neu.read(0, neu.size);
+    await emitFile(w, 0, oldBytes, newBytes, matchLazily(oldBytes, newBytes, settings.matcher));
+  }
+}
+
+/** Opens `path` for reading. */
+async function openInput(path: string): Promise<{ close(): Promise<void>; input: OpenInput }> {
+  try {
+    const fh = await open(path, 'r');
+    const { size } = await fh.stat();
+    return { close: () => fh.close(), input: { fd: fh.fd, size, path } };
+  } catch (err) {
+    throw patchIoError('read', path, err);
+  }
+}
+
+/** The four compressed streams and the diff form they hold. */
+interface Streams {
+  readonly streams: Compressed[];
+  readonly usePlain: boolean;
+}
+
+/** Plans the patch of `inputs` and compresses its streams. */
+async function compressStreams(
   options: CreatePatchOptions,
-  matcher: Matcher,
-): Promise<{ size: number }> {
+  inputs: Inputs,
+  settings: NotsotufCreateSettings,
+): Promise<Streams> {
   const { signal } = options;
-  const [old, neu] = await Promise.all([readFile(options.oldPath), readFile(options.newPath)]);
+  const total = inputs.neu.size;
   const abortCheck = () => {
     if (signal?.aborted)
       throw new NotsotufError('ABORTED', 'Creating the patch was aborted.', { cause: signal.reason });
@@ -233,23 +166,17 @@ export async function createNotsotufPatch(
     diffBytes: compressors.diffBytes.push,
     extra: compressors.extra.push,
   });
-  let streams: Compressed[];
-  let usePlain: boolean;
   try {
-    const oldMembers = indexTar(old);
-    const newMembers = indexTar(neu);
-    const progress = (done: number) => {
+    await emitAll(w, inputs, settings, (done) => {
       abortCheck();
-      options.onProgress?.({ done, total: neu.length });
-    };
-    if (oldMembers && newMembers) await planTar(w, old, neu, oldMembers, newMembers, matcher, progress);
-    else await emitMatched(w, 0, old, neu, matcher);
+      options.onProgress?.({ done, total });
+    });
     w.finish();
     abortCheck();
-    if (w.written !== neu.length) {
+    if (w.written !== total) {
       throw new NotsotufError(
         'PATCH_INVALID',
-        `Internal error: the patch plan covers ${w.written} of ${neu.length} bytes.`,
+        `Internal error: the patch plan covers ${w.written} of ${total} bytes.`,
       );
     }
     // The plain form is for bzip2's block sorting (LZMA on large plain diffs is slow and never won); a small one
@@ -265,18 +192,50 @@ export async function createNotsotufPatch(
     const plainResult = await plain;
     abortCheck();
     // The plain diff form when it is smaller (see format.ts); its runs stream is then empty.
-    usePlain = plainResult !== undefined && plainResult.data.length < runs!.data.length + bytes!.data.length;
-    streams = usePlain
+    const usePlain =
+      plainResult !== undefined && plainResult.data.length < runs!.data.length + bytes!.data.length;
+    const streams: Compressed[] = usePlain
       ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plainResult!, extra!]
       : [ops!, runs!, bytes!, extra!];
+    return { streams, usePlain };
   } catch (err) {
     for (const c of all) c.destroy();
     throw err;
   }
+}
+
+/** Creates a notsotuf patch from `oldPath` to `newPath`. */
+export async function createNotsotufPatch(
+  options: CreatePatchOptions,
+  settings: NotsotufCreateSettings,
+): Promise<{ size: number }> {
+  const oldFile = await openInput(options.oldPath);
+  let streams: Compressed[];
+  let usePlain: boolean;
+  let oldSize: number;
+  let newSize: number;
+  try {
+    const newFile = await openInput(options.newPath);
+    try {
+      const inputs = {
+        files: { old: oldFile.input, neu: newFile.input },
+        old: new FileSlices(oldFile.input),
+        neu: new FileSlices(newFile.input),
+      };
+      ({ streams, usePlain } = await compressStreams(options, inputs, settings));
+      oldSize = oldFile.input.size;
+      newSize = newFile.input.size;
+    } finally {
+      await newFile.close();
+    }
+  } finally {
+    await oldFile.close();
+    dropSpareTable();
+  }
   const header = encodeHeader({
     diffForm: usePlain ? DIFF_PLAIN : DIFF_RUNS,
-    oldSize: old.length,
-    newSize: neu.length,
+    oldSize,
+    newSize,
     lengths: [
       streams[0]!.data.length,
       streams[1]!.data.length,
@@ -297,6 +256,6 @@ export async function createNotsotufPatch(
       cause: err,
     });
   }
-  options.onProgress?.({ done: neu.length, total: neu.length });
+  options.onProgress?.({ done: newSize, total: newSize });
   return { size };
 }

@@ -1,5 +1,6 @@
-import type { Match, Matcher } from './create.js';
+import type { Match, Matcher } from './matcher.js';
 import { hashAt, roll, SEED } from './rolling-hash.js';
+import { giveBackTable, takeTable } from './table-pool.js';
 
 /** Exact bytes a match at a new offset needs (the current offset needs only SEED): short matches cost more than they save. */
 // Measured on typescript 5.5 → 5.6: 12 → 294 KB, 24 → 186 KB, 48 → 162 KB, 96 → 165 KB.
@@ -64,7 +65,7 @@ function matchByHash(old: Uint8Array, neu: Uint8Array, accept: number): Match[] 
   // About one slot per indexed position: 128 MiB of table for a 100 MB base at most.
   const bits = Math.min(25, Math.max(12, Math.ceil(Math.log2(old.length / step))));
   const shift = 32 - bits;
-  const table = new Int32Array(1 << bits).fill(-1);
+  const table = takeTable(1 << bits);
   let h = hashAt(old, 0);
   for (let i = 0; ; i++) {
     if (i % step === 0) table[h >>> shift] = i;
@@ -123,5 +124,6 @@ function matchByHash(old: Uint8Array, neu: Uint8Array, accept: number): Match[] 
     pos = end;
     if (pos + SEED <= neu.length) h = hashAt(neu, pos);
   }
+  giveBackTable(table);
   return matches;
 }

@@ -93,8 +93,9 @@ export class OpsWriter {
   private others = 0;
   private oldPos = 0;
   private pendingCopy: { start: number; length: number } | undefined;
-  private pendingInsert: Uint8Array[] = [];
+  /** Bytes inserted since the last instruction (already in the extra stream; the INSERT op is pending). */
   private pendingInsertLength = 0;
+  private scratch = new Uint8Array(1 << 16);
   written = 0;
 
   /**
@@ -127,8 +128,6 @@ export class OpsWriter {
     const op: number[] = [OP_INSERT];
     pushVarint(op, this.pendingInsertLength);
     this.ops.push(op);
-    for (const part of this.pendingInsert) this.extra.push(part);
-    this.pendingInsert = [];
     this.pendingInsertLength = 0;
   }
 
@@ -145,11 +144,11 @@ export class OpsWriter {
     this.written += length;
   }
 
-  /** Output `bytes` literally. */
+  /** Output `bytes` literally (copied now: the caller may reuse them). */
   insert(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.flushCopy();
-    this.pendingInsert.push(bytes);
+    this.extra.push(bytes);
     this.pendingInsertLength += bytes.length;
     this.written += bytes.length;
   }
@@ -216,7 +215,7 @@ export class OpsWriter {
     pushVarint(op, zigzag(origin + start - this.oldPos));
     pushVarint(op, neu.length);
     this.ops.push(op);
-    const d = new Uint8Array(neu.length);
+    const d = this.scratchFor(neu.length);
     let nonzero = 0;
     for (let k = 0; k < neu.length; k++) {
       const b = (neu[k]! - old[start + k]!) & 0xff;
@@ -231,11 +230,18 @@ export class OpsWriter {
     this.diffBytes.push(d.subarray(0, nonzero));
     if (this.diffPlain) {
       for (let k = 0; k < neu.length; k++) d[k] = (neu[k]! - old[start + k]!) & 0xff;
-      this.diffPlain.push(d);
+      this.diffPlain.push(d.subarray(0, neu.length));
       if (this.diffPlain.length > PLAIN_DIFF_LIMIT) this.diffPlain = undefined;
     }
     this.oldPos = origin + start + neu.length;
     this.written += neu.length;
+  }
+
+  /** A buffer for `length` diff bytes, reused across ADDs (the streams copy what they take). */
+  private scratchFor(length: number): Uint8Array {
+    if (this.scratch.length < length)
+      this.scratch = new Uint8Array(Math.max(length, 2 * this.scratch.length));
+    return this.scratch;
   }
 
   private flushRun(): void {

@@ -37,27 +37,45 @@ function paxPath(records: string): string | undefined {
   return path;
 }
 
+/** Random access to a file's bytes: a buffer, or positional reads of an open file (see file-slices.ts). */
+export interface ByteSource {
+  readonly size: number;
+  /** Bytes [start, start + length), which must lie inside the file; valid until the next read. */
+  read(start: number, length: number): Uint8Array;
+}
+
+/** A buffer as a ByteSource. */
+export function bufferSource(buf: Uint8Array): ByteSource {
+  return { size: buf.length, read: (start, length) => buf.subarray(start, start + length) };
+}
+
+const ZERO_BLOCK = new Uint8Array(BLOCK);
+/** A PAX or GNU long-name record larger than this is not a record a packer writes: not a tar for us. */
+const MAX_NAME_RECORD = 1 << 20;
+
 /**
  * Lists the members of an uncompressed tar (ustar, PAX and GNU long names), only as far as a patch needs: paths
- * and byte ranges. Returns undefined for anything that is not a well-formed tar; the caller then diffs the file
- * as a whole, so this parser never has to be trusted for correctness, only for good matches.
+ * and byte ranges. Reads only header blocks (and PAX/GNU name records), so a large tar on disk is indexed
+ * without reading its contents. Returns undefined for anything that is not a well-formed tar; the caller then
+ * diffs the file as a whole, so this parser never has to be trusted for correctness, only for good matches.
  */
-export function indexTar(buf: Uint8Array): TarMember[] | undefined {
+export function indexTar(source: ByteSource): TarMember[] | undefined {
   const members: TarMember[] = [];
   let pos = 0;
   let pendingPath: string | undefined;
   let headerStart = 0;
-  while (pos + BLOCK <= buf.length) {
-    const block = buf.subarray(pos, pos + BLOCK);
-    if (block.every((b) => b === 0)) return members;
+  while (pos + BLOCK <= source.size) {
+    const block = source.read(pos, BLOCK);
+    if (Buffer.compare(block, ZERO_BLOCK) === 0) return members;
     const size = octal(block, 124, 12);
     if (size === undefined) return undefined;
     const type = String.fromCharCode(block[156] ?? 0);
     const dataStart = pos + BLOCK;
     const next = dataStart + Math.ceil(size / BLOCK) * BLOCK;
-    if (next > buf.length) return undefined;
+    if (next > source.size) return undefined;
     if (type === 'x' || type === 'L') {
-      const text = Buffer.from(buf.subarray(dataStart, dataStart + size)).toString('utf8');
+      if (size > MAX_NAME_RECORD) return undefined;
+      const text = Buffer.from(source.read(dataStart, size)).toString('utf8');
       pendingPath = type === 'x' ? (paxPath(text) ?? pendingPath) : text.replace(/\0+$/, '');
     } else if (type === 'g') {
       // a global header describes no member

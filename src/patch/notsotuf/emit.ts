@@ -1,0 +1,123 @@
+import { NotsotufError } from '../../core/errors.js';
+import { filterRegion } from './delta-filter.js';
+import type { FileMatches } from './file-matches.js';
+import type { FilterRegion } from './filter-regions.js';
+import type { Match } from './matcher.js';
+import type { OpsWriter } from './ops-writer.js';
+
+/** How long the matcher may hold the event loop before it lets the compressors' I/O through. */
+const YIELD_EVERY_MS = 20;
+
+/** A match, or a filtered region in its place (see withRegions). */
+type Piece = Match | { readonly region: FilterRegion; readonly index: number };
+
+/**
+ * The matches with the filtered regions put in: a match is cut where a region starts and resumes after its end
+ * (a region's bytes are matched in filtered form on their own), and every region comes once, in new order.
+ */
+function* withRegions(matches: Iterable<Match>, regions: readonly FilterRegion[]): Generator<Piece> {
+  let next = 0;
+  let floor = 0;
+  for (const m of matches) {
+    const end = m.newStart + m.length;
+    let start = Math.max(m.newStart, floor);
+    while (next < regions.length && regions[next]!.newStart < end) {
+      const index = next++;
+      const region = regions[index]!;
+      if (start < region.newStart)
+        yield {
+          newStart: start,
+          oldStart: m.oldStart + (start - m.newStart),
+          length: region.newStart - start,
+        };
+      yield { region, index };
+      floor = region.newEnd;
+      start = Math.max(start, floor);
+    }
+    if (start < end)
+      yield { newStart: start, oldStart: m.oldStart + (start - m.newStart), length: end - start };
+  }
+  while (next < regions.length) {
+    const index = next++;
+    yield { region: regions[index]!, index };
+  }
+}
+
+/** Lets the event loop run now and then: the compressors' chunks reach liblzma's thread only through it. */
+function yielder(): () => Promise<void> | undefined {
+  let turn = Date.now();
+  return () => {
+    if (Date.now() - turn <= YIELD_EVERY_MS) return undefined;
+    turn = Date.now();
+    return new Promise((resolve) => setImmediate(resolve));
+  };
+}
+
+/**
+ * Emits `data` from `pieces` in new order: each match as an approximate copy of `old` (which holds the old file
+ * from offset `origin`), each filtered region through `onRegion`, and the bytes between them literally.
+ */
+async function emitPieces(
+  w: OpsWriter,
+  pieces: Iterable<Piece>,
+  old: Uint8Array,
+  origin: number,
+  data: Uint8Array,
+  onRegion: (region: FilterRegion, index: number) => Promise<void>,
+): Promise<void> {
+  const pause = yielder();
+  let pos = 0;
+  for (const piece of pieces) {
+    const wait = pause();
+    if (wait) await wait;
+    if ('region' in piece) {
+      w.insert(data.subarray(pos, piece.region.newStart));
+      await onRegion(piece.region, piece.index);
+      pos = piece.region.newEnd;
+      continue;
+    }
+    if (piece.newStart < pos || piece.length <= 0) continue;
+    w.insert(data.subarray(pos, piece.newStart));
+    const bytes = data.subarray(piece.newStart, piece.newStart + piece.length);
+    w.approximate(old, origin + piece.oldStart, bytes, origin);
+    pos = piece.newStart + piece.length;
+  }
+  w.insert(data.subarray(pos));
+}
+
+/**
+ * Emits the changed file `data` against its old version `oldData` (which starts at `oldOffset` in the old file)
+ * with the matches found for them: matched bytes as approximate copies, filtered regions in filtered form, and
+ * the bytes between matches literally.
+ */
+export function emitFile(
+  w: OpsWriter,
+  oldOffset: number,
+  oldData: Uint8Array,
+  data: Uint8Array,
+  found: FileMatches,
+): Promise<void> {
+  return emitPieces(w, withRegions(found.matches, found.regions), oldData, oldOffset, data, (region, index) =>
+    emitFiltered(w, oldOffset, oldData, data, region, (old, neu) => found.regionMatches(index, old, neu)),
+  );
+}
+
+/** Emits one filtered region: both sides filtered, then matched like any file. */
+async function emitFiltered(
+  w: OpsWriter,
+  oldOffset: number,
+  oldData: Uint8Array,
+  data: Uint8Array,
+  region: FilterRegion,
+  match: (old: Uint8Array, neu: Uint8Array) => Iterable<Match>,
+): Promise<void> {
+  const old = filterRegion(oldData.subarray(region.oldStart, region.oldEnd), region.filter);
+  const neu = filterRegion(data.subarray(region.newStart, region.newEnd), region.filter);
+  const origin = oldOffset + region.oldStart;
+  w.beginFilter(region.filter, neu.length, origin, old.length);
+  // Matches only: a region inside a region cannot come.
+  await emitPieces(w, match(old, neu), old, origin, neu, () => {
+    throw new NotsotufError('PATCH_INVALID', 'Internal error: a filtered region inside another.');
+  });
+  w.endFilter();
+}

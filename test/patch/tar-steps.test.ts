@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { isNotsotufError } from '../../src/core/errors.js';
+import { FileSlices } from '../../src/patch/notsotuf/file-slices.js';
+import { tableBits } from '../../src/patch/notsotuf/hash-finder.js';
+import { giveBackTable, takeTable } from '../../src/patch/notsotuf/table-pool.js';
+import { bufferSource, indexTar, type TarMember } from '../../src/patch/notsotuf/tar-index.js';
+import { membersToHash, planMembers } from '../../src/patch/notsotuf/tar-steps.js';
+import { tempDir } from './helpers.js';
+
+const FIXTURE = new URL('../fixtures/tufup-repo-v0.10/repository/targets/', import.meta.url).pathname;
+
+let dir: string;
+let cleanup: () => Promise<void>;
+before(async () => {
+  ({ dir, cleanup } = await tempDir('notsotuf-tar-steps-'));
+});
+after(async () => cleanup());
+
+let offset = 0;
+function member(path: string, dataSize: number): TarMember {
+  const headerStart = offset;
+  offset += 512 + Math.ceil(dataSize / 512) * 512;
+  return { path, headerStart, dataStart: headerStart + 512, dataSize };
+}
+
+describe('planning a tar patch (decisions as data)', () => {
+  const oldMembers = [
+    member('app/main.js', 3000),
+    member('app/lib.so', 9000),
+    member('app/moved.bin', 4000),
+    member('app/empty', 0),
+    member('app/gone.txt', 100),
+  ];
+  const newMembers = [
+    member('app/main.js', 3100), // changed
+    member('app/lib.so', 9000), // same path, same size, other content
+    member('app/elsewhere/renamed.bin', 4000), // moved: same content under another path
+    member('app/empty', 0),
+    member('app/new.txt', 100), // new path; same size as gone.txt but other content
+  ];
+
+  test('only contents whose size is in both tars are hashed', () => {
+    const toHash = membersToHash(oldMembers, newMembers);
+    assert.deepEqual(toHash.old, [false, true, true, false, true]);
+    assert.deepEqual(toHash.new, [false, true, true, false, true]);
+  });
+
+  test('copy by content, diff by path, insert what has no old version', () => {
+    const oldHashes = [undefined, 'h-lib-old', 'h-moved', undefined, 'h-gone'];
+    const newHashes = [undefined, 'h-lib-new', 'h-moved', undefined, 'h-new'];
+    const steps = planMembers(oldMembers, newMembers, oldHashes, newHashes);
+    assert.deepEqual(
+      steps.map((s) => [s.member.path, s.base?.path, s.content.kind]),
+      [
+        ['app/main.js', 'app/main.js', 'diff'],
+        ['app/lib.so', 'app/lib.so', 'diff'],
+        ['app/elsewhere/renamed.bin', undefined, 'copy'],
+        ['app/empty', 'app/empty', 'insert'],
+        ['app/new.txt', undefined, 'insert'],
+      ],
+    );
+    const copy = steps[2]!.content;
+    assert.equal(copy.kind === 'copy' && copy.from.path, 'app/moved.bin');
+  });
+
+  test('unchanged content at the same path is a copy of itself', () => {
+    const steps = planMembers(oldMembers.slice(0, 2), newMembers.slice(1, 2), [undefined, 'h'], ['h']);
+    assert.equal(steps[0]!.content.kind, 'copy');
+  });
+});
+
+describe('reading tars in slices', () => {
+  test('a tar on disk is indexed from its headers alone, as the same tar in memory', async () => {
+    const tar = gunzipSync(await readFile(join(FIXTURE, 'example_app-2.0.tar.gz')));
+    const path = join(dir, 'app.tar');
+    await writeFile(path, tar);
+    const fh = await open(path);
+    try {
+      const slices = new FileSlices({ fd: fh.fd, size: tar.length, path });
+      const members = indexTar(slices);
+      assert.ok(members && members.length > 0);
+      assert.deepEqual(members, indexTar(bufferSource(tar)));
+      const last = members.at(-1)!;
+      assert.deepEqual(
+        Buffer.from(slices.read(last.dataStart, last.dataSize)),
+        tar.subarray(last.dataStart, last.dataStart + last.dataSize),
+      );
+    } finally {
+      await fh.close();
+    }
+  });
+
+  test('not a tar: undefined, so the files are diffed whole', () => {
+    assert.equal(indexTar(bufferSource(new Uint8Array(700).fill(7))), undefined);
+    const header = new Uint8Array(1024);
+    header.set(Buffer.from('x'), 0);
+    header.set(Buffer.from('00000077777'), 124); // a member larger than the file
+    assert.equal(indexTar(bufferSource(header)), undefined);
+  });
+
+  test('a read past the end of a file that shrank is an IO_ERROR naming it', async () => {
+    const path = join(dir, 'short.bin');
+    await writeFile(path, new Uint8Array(100));
+    const fh = await open(path);
+    try {
+      const slices = new FileSlices({ fd: fh.fd, size: 200, path }); // the size it had when it was opened
+      assert.throws(
+        () => slices.read(50, 100),
+        (err) => isNotsotufError(err) && err.code === 'IO_ERROR' && err.message.includes(path),
+      );
+      assert.throws(() => slices.read(150, 100), RangeError);
+    } finally {
+      await fh.close();
+    }
+  });
+});
+
+describe('index tables', () => {
+  test('one slot per byte up to 2^24 slots, then fewer, at most 2^25', () => {
+    assert.equal(tableBits(0), 10);
+    assert.equal(tableBits(1 << 20), 20);
+    assert.equal(tableBits(10_178_712), 24); // esbuild: a full table
+    assert.equal(tableBits(52_150_712), 24); // @swc/core: half a slot per byte
+    assert.equal(tableBits(98_426_952), 25); // node: the most
+    assert.equal(tableBits(1e9), 25);
+  });
+
+  test('a table given back is reused, cleared, for the next file', () => {
+    const first = takeTable(1 << 12);
+    first.fill(5);
+    giveBackTable(first);
+    const second = takeTable(1 << 10);
+    assert.equal(second.buffer, first.buffer);
+    assert.ok(second.every((slot) => slot === -1));
+    const third = takeTable(1 << 10);
+    assert.notEqual(third.buffer, first.buffer, 'a table in use is not handed out twice');
+  });
+});
