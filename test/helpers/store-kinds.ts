@@ -4,9 +4,11 @@
  * the S3 store and through an rclone S3 remote. A kind whose parts are missing carries its skip reason
  * (.ci/run installs them).
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { verifyRepository } from '../../src/repo/verify.js';
 import { DirStore } from '../../src/storage/dir-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { RcloneStore } from '../../src/storage/rclone-store.js';
@@ -136,4 +138,20 @@ export async function startStoreEnv(prefix: string): Promise<StoreEnv> {
       await cleanup();
     },
   };
+}
+
+/**
+ * Downloads what clients read from `store` (metadata/ and targets/) into a new directory under `work` and checks
+ * it as a client would; returns how many targets were checked.
+ */
+export async function verifyDestination(store: ObjectStore, work: string): Promise<number> {
+  const local = await mkdtemp(join(work, 'check-'));
+  for (const o of await store.list('')) {
+    if (!o.key.startsWith('metadata/') && !o.key.startsWith('targets/')) continue;
+    await mkdir(dirname(join(local, o.key)), { recursive: true });
+    assert.ok(await store.getFile(o.key, join(local, o.key)));
+  }
+  const report = await verifyRepository(local);
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  return report.targetsChecked;
 }

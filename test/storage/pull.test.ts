@@ -5,17 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isNotsotufError } from '../../src/core/errors.js';
 import { Repository } from '../../src/repo/repository.js';
-import { verifyRepository } from '../../src/repo/verify.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { publishRepository } from '../../src/storage/publish.js';
 import { pullRepository } from '../../src/storage/pull.js';
 import { appFiles, publish } from '../helpers/client-fixtures.js';
 import { createTestRepo, passphraseProvider, snapshotTree, type TestRepo } from '../helpers/repo-fixtures.js';
-import { type StoreEnv, startStoreEnv, storeKinds } from '../helpers/store-kinds.js';
+import { type StoreEnv, startStoreEnv, storeKinds, verifyDestination } from '../helpers/store-kinds.js';
 
 let env: StoreEnv;
 before(async () => {
@@ -36,19 +35,6 @@ async function publishedRepo(store: ObjectStore, versions: string[]): Promise<Te
   );
   await publishRepository({ repoDir: repo.repoDir, store });
   return repo;
-}
-
-/** Downloads what clients read from `store` and loads it as a client would; returns the targets checked. */
-async function verifyDestination(store: ObjectStore): Promise<number> {
-  const local = join(env.work, `check-${n++}`);
-  for (const o of await store.list('')) {
-    if (!o.key.startsWith('metadata/') && !o.key.startsWith('targets/')) continue;
-    await mkdir(dirname(join(local, o.key)), { recursive: true });
-    assert.ok(await store.getFile(o.key, join(local, o.key)));
-  }
-  const report = await verifyRepository(local);
-  assert.ok(report.ok, JSON.stringify(report.problems));
-  return report.targetsChecked;
 }
 
 /** A working directory for CI: the config and keys of `repo` (what a private location holds), no repository. */
@@ -90,7 +76,7 @@ for (const kind of kinds) {
       assert.ok(result.uploaded.some((k) => k.endsWith('app-1.2.0.patch')));
       assert.ok(!result.uploaded.some((k) => k.includes('1.0.0')), 'old targets stay where they are');
       // 3 archives and 2 patches, all there and valid for a client.
-      assert.equal(await verifyDestination(store), 5);
+      assert.equal(await verifyDestination(store, env.work), 5);
       store.close?.();
     });
 
@@ -184,7 +170,7 @@ for (const kind of kinds) {
       assert.deepEqual(pruned.pruned, [old]);
       assert.ok(!(await store.list('targets/')).some((o) => o.key === old));
       // What clients read is complete: the 1.1.0 archive and its patch (whose base is gone; clients fall back).
-      assert.equal(await verifyDestination(store), 2);
+      assert.equal(await verifyDestination(store, env.work), 2);
       store.close?.();
     });
   });
