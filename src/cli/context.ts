@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { NotsotufError } from '../core/errors.js';
-import { Repository } from '../repo/repository.js';
+import type { Repository } from '../repo/repository.js';
 import {
   chainPassphraseProviders,
   envPassphraseProvider,
@@ -37,8 +37,10 @@ export function passphraseFor(g: GlobalOptions): PassphraseProvider {
   );
 }
 
-export function openRepository(command: Command): Promise<Repository> {
+/** Opens the repository of the command's config (loaded on first use: commands without one stay light). */
+export async function openRepository(command: Command): Promise<Repository> {
   const g = globalsOf(command);
+  const { Repository } = await import('../repo/repository.js');
   return Repository.open({
     ...(g.config ? { configPath: g.config } : {}),
     ...(g.keysDir?.length ? { keysDirs: g.keysDir } : {}),

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { describeValue } from '../core/describe-value.js';
 import { NotsotufError } from '../core/errors.js';
 import { validateAppName } from '../core/target-name.js';
-import { ROLE_NAMES, type RoleName } from '../tuf/metadata.js';
+import { ROLE_NAMES, type RoleName } from '../tuf/role-names.js';
 
 /** File name of a notsotuf config, looked up in the current directory when `--config` is not given. */
 export const CONFIG_FILE_NAME = 'notsotuf.json';

@@ -11,11 +11,12 @@ import {
 } from '@tufjs/models';
 import { NotsotufError } from '../core/errors.js';
 import { parseExpiry } from './expiry.js';
+import { isRoleName, ROLE_NAMES, type RoleName } from './role-names.js';
 import type { Signer } from './signer.js';
 
+export { isRoleName, ROLE_NAMES, type RoleName };
+
 /** The four top-level TUF roles; notsotuf uses no delegations (neither does tufup). */
-export type RoleName = 'root' | 'targets' | 'snapshot' | 'timestamp';
-export const ROLE_NAMES: readonly RoleName[] = ['root', 'targets', 'snapshot', 'timestamp'];
 /** The spec version tufup writes; python-tuf and tuf-js accept any 1.x. */
 export const SPEC_VERSION = '1.0.31';
 
@@ -33,10 +34,6 @@ const KIND: Record<RoleName, MetadataKind> = {
   snapshot: MetadataKind.Snapshot,
   timestamp: MetadataKind.Timestamp,
 };
-
-export function isRoleName(value: string): value is RoleName {
-  return (ROLE_NAMES as readonly string[]).includes(value);
-}
 
 /**
  * Parses metadata of a given role from its JSON, validating its shape with @tufjs/models and its expiry

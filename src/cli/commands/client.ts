@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { Client } from '../../client/client.js';
+import type { Client } from '../../client/client.js';
 import { CHANNELS, type Channel } from '../../client/plan/select-release.js';
 import type { UpdateInfo } from '../../client/update-info.js';
 import { NotsotufError } from '../../core/errors.js';
-import { inPlaceStrategy } from '../../install/index.js';
 import { collect, outputOf, wholeNumber } from '../context.js';
 import { formatBytes, type OutputOptions, ProgressBar, printResult } from '../render.js';
 
@@ -36,12 +35,17 @@ function parseHeaders(lines: readonly string[] = []): Record<string, string> {
   return headers;
 }
 
-function clientFrom(flags: ClientFlags): Client {
+/** The client of the flags (its modules load on first use: other commands do not need tuf-js). */
+async function clientFrom(flags: ClientFlags): Promise<Client> {
   if (!CHANNELS.includes(flags.channel as Channel)) {
     throw new NotsotufError('INVALID_ARGUMENT', `Unknown channel "${flags.channel}".`, {
       hint: `Use one of: ${CHANNELS.join(', ')}.`,
     });
   }
+  const [{ Client }, { inPlaceStrategy }] = await Promise.all([
+    import('../../client/client.js'),
+    import('../../install/index.js'),
+  ]);
   return new Client({
     appName: flags.app,
     currentVersion: flags.currentVersion,
@@ -123,7 +127,7 @@ export function registerClient(program: Command): void {
     client.command('check').description('check for an update and print the plan (exit 0 either way)'),
   ).action(async (flags: ClientFlags, command: Command) => {
     const out = outputOf(command);
-    const c = clientFrom(flags);
+    const c = await clientFrom(flags);
     narrate(c, out);
     const info = await c.checkForUpdates();
     printResult(out, { ok: true, update: info }, () =>
@@ -136,7 +140,7 @@ export function registerClient(program: Command): void {
     .option('--exclude <path>', 'keep this file or directory when purging (repeatable; * globs)', collect)
     .action(async (flags: ClientFlags, command: Command) => {
       const out = outputOf(command);
-      const c = clientFrom(flags);
+      const c = await clientFrom(flags);
       narrate(c, out);
       c.on('update-available', (info) => {
         if (!out.json) process.stderr.write(`${describe(info)}\n`);

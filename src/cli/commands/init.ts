@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
-import { initRepository } from '../../repo/init.js';
-import { isRoleName, type RoleName } from '../../tuf/metadata.js';
+import { isRoleName, type RoleName } from '../../tuf/role-names.js';
 import { collect, globalsOf, outputOf, passphraseFor } from '../context.js';
 import { printResult } from '../render.js';
 
@@ -53,6 +52,7 @@ export function registerInit(program: Command): void {
       }
       // The global --keys-dir names, for init, the directory the new keys go in.
       const keysDir = g.keysDir?.[0] ?? 'keystore';
+      const { initRepository } = await import('../../repo/init.js');
       const result = await initRepository({
         appName,
         ...(g.config ? { configPath: g.config } : {}),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
-import { isRoleName, type RoleName } from '../../tuf/metadata.js';
+import { isRoleName, type RoleName } from '../../tuf/role-names.js';
 import { openRepository, outputOf, wholeNumber } from '../context.js';
 import { printResult } from '../render.js';
 import { describePublish } from './describe.js';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
 import { parseGrace } from '../../storage/prune-plan.js';
-import { publishRepository } from '../../storage/publish.js';
 import { openRepository, outputOf } from '../context.js';
 import { ProgressBar, printResult } from '../render.js';
 import { addStoreOptions, DESTINATION_HELP, openStoreWith, type StoreFlags } from './store-flags.js';
@@ -44,6 +43,7 @@ export function registerPublish(program: Command): void {
     const store = await openStoreWith(opts.to, opts);
     const bar = new ProgressBar('publishing', out);
     try {
+      const { publishRepository } = await import('../../storage/publish.js');
       const result = await publishRepository({
         repoDir,
         store,

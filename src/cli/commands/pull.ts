@@ -1,7 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configRelative, loadConfig } from '../../repo/config.js';
-import { pullPrivate, pullRepository } from '../../storage/pull.js';
 import { globalsOf, outputOf } from '../context.js';
 import { ProgressBar, printResult } from '../render.js';
 import { addStoreOptions, DESTINATION_HELP, openStoreWith, type StoreFlags } from './store-flags.js';
@@ -42,6 +41,7 @@ export function registerPull(program: Command): void {
       const dir = resolve(opts.privateDir ?? (g.config ? dirname(g.config) : '.'));
       const privateStore = await openStoreWith(opts.privateFrom, opts);
       try {
+        const { pullPrivate } = await import('../../storage/pull.js');
         privateFiles = (await pullPrivate(privateStore, dir)).written;
       } finally {
         privateStore.close?.();
@@ -53,6 +53,7 @@ export function registerPull(program: Command): void {
     const store = await openStoreWith(opts.from, opts);
     const bar = new ProgressBar('pulling', out, 'items');
     try {
+      const { pullRepository } = await import('../../storage/pull.js');
       const result = await pullRepository({
         repoDir,
         store,

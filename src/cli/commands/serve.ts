@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
-import { serveDirectory } from '../../server/static-server.js';
 import { outputOf, wholeNumber } from '../context.js';
 import { printResult } from '../render.js';
 
@@ -15,6 +14,7 @@ export function registerServe(program: Command): void {
     .option('--log', 'print one line per request')
     .action(async (repoDir: string, opts, command: Command) => {
       const out = outputOf(command);
+      const { serveDirectory } = await import('../../server/static-server.js');
       const server = await serveDirectory({
         root: repoDir,
         host: opts.host,
