@@ -26,8 +26,9 @@ function spawnWorker(setup: MatchAheadSetup): Worker {
 /**
  * Matches changed files on a second core while the main thread emits the patch in order: a worker claims files
  * from the last one back, the main thread from the first one on, and when the main thread gets to a file the
- * worker claimed it takes the worker's matches (waiting if the worker is still on it). Matches are a pure function of the bytes, so the patch is the same as
- * one made on one thread. If the worker fails, the main thread matches its files itself.
+ * worker claimed it takes the worker's matches (waiting if the worker is still on it). Matches are a pure
+ * function of the bytes, so the patch is the same as one made on one thread. If the worker fails, the main
+ * thread matches its files itself.
  */
 export class MatchAhead {
   private readonly reports = new Map<number, PackedFileMatches | undefined>();
