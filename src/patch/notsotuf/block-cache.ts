@@ -37,7 +37,9 @@ export class BlockCache {
       buf = spare;
     }
     if (buf.length < length) buf = Buffer.allocUnsafeSlow(BLOCK);
-    const block = Buffer.from(buf.buffer, buf.byteOffset, length);
+    // The same view object when it fits (all blocks but the last): a new one per miss would be garbage that
+    // survives in the cache, and survivors are what make V8 grow its young generation (apply's peak memory).
+    const block = buf.length === length ? buf : Buffer.from(buf.buffer, buf.byteOffset, length);
     const { bytesRead } = await this.fh.read(block, 0, length, start);
     if (bytesRead !== length) throw invalidPatch('the base file changed while the patch was applied');
     this.blocks.set(index, block);
