@@ -16,7 +16,6 @@ import type { Signer } from './signer.js';
 
 export { isRoleName, ROLE_NAMES, type RoleName };
 
-/** The four top-level TUF roles; notsotuf uses no delegations (neither does tufup). */
 /** The spec version tufup writes; python-tuf and tuf-js accept any 1.x. */
 export const SPEC_VERSION = '1.0.31';
 

@@ -1,4 +1,7 @@
-/** The four top-level TUF roles (kept apart from metadata.ts so the CLI can check names without loading tuf-js). */
+/**
+ * The four top-level TUF roles; notsotuf uses no delegations (neither does tufup). Kept apart from metadata.ts so
+ * the CLI can check names without loading tuf-js.
+ */
 export type RoleName = 'root' | 'targets' | 'snapshot' | 'timestamp';
 export const ROLE_NAMES: readonly RoleName[] = ['root', 'targets', 'snapshot', 'timestamp'];
 

@@ -19,7 +19,6 @@ import { membersToHash, planMembers } from './tar-steps.js';
 
 /** The old and new files, open, and read in slices. */
 interface Inputs {
-  readonly files: { readonly old: OpenInput; readonly neu: OpenInput };
   readonly old: FileSlices;
   readonly neu: FileSlices;
 }
@@ -59,7 +58,7 @@ async function emitTar(
     };
     return jobs.push(job) - 1;
   });
-  const ahead = parallel ? MatchAhead.start(inputs.files, jobs) : undefined;
+  const ahead = parallel ? MatchAhead.start({ old: old.file, neu: neu.file }, jobs) : undefined;
   try {
     let pos = 0;
     for (const [i, { member: m, base, content }] of steps.entries()) {
@@ -112,8 +111,8 @@ async function emitAll(
   if (oldMembers && newMembers)
     await emitTar(w, inputs, oldMembers, newMembers, settings.matcher, settings.parallel, progress);
   else {
-    // Not tars: one file against the other, as a whole.
-    const oldBytes = old.read(0, old.size).slice();
+    // Not tars: one file against the other, as a whole (each read has its own buffer).
+    const oldBytes = old.read(0, old.size);
     const newBytes = neu.read(0, neu.size);
     await emitFile(w, 0, oldBytes, newBytes, matchLazily(oldBytes, newBytes, settings.matcher));
   }
@@ -210,28 +209,21 @@ export async function createNotsotufPatch(
   settings: NotsotufCreateSettings,
 ): Promise<{ size: number }> {
   const oldFile = await openInput(options.oldPath);
-  let streams: Compressed[];
-  let usePlain: boolean;
-  let oldSize: number;
-  let newSize: number;
-  try {
-    const newFile = await openInput(options.newPath);
-    try {
-      const inputs = {
-        files: { old: oldFile.input, neu: newFile.input },
-        old: new FileSlices(oldFile.input),
-        neu: new FileSlices(newFile.input),
-      };
-      ({ streams, usePlain } = await compressStreams(options, inputs, settings));
-      oldSize = oldFile.input.size;
-      newSize = newFile.input.size;
-    } finally {
-      await newFile.close();
-    }
-  } finally {
+  const newFile = await openInput(options.newPath).catch(async (err: unknown) => {
     await oldFile.close();
+    throw err;
+  });
+  const oldSize = oldFile.input.size;
+  const newSize = newFile.input.size;
+  let compressed: Streams;
+  try {
+    const inputs = { old: new FileSlices(oldFile.input), neu: new FileSlices(newFile.input) };
+    compressed = await compressStreams(options, inputs, settings);
+  } finally {
+    await Promise.all([oldFile.close(), newFile.close()]);
     dropSpareTable();
   }
+  const { streams, usePlain } = compressed;
   const header = encodeHeader({
     diffForm: usePlain ? DIFF_PLAIN : DIFF_RUNS,
     oldSize,

@@ -15,13 +15,10 @@ const HASH_CHUNK = 4 << 20;
 export class FileSlices implements ByteSource {
   private buffer = new Uint8Array(0);
 
-  private readonly fd: number;
-  private readonly path: string;
   readonly size: number;
 
-  constructor(file: OpenInput) {
-    this.fd = file.fd;
-    this.path = file.path;
+  /** @param file the open file, which a worker thread may read as well (see match-ahead.ts) */
+  constructor(readonly file: OpenInput) {
     this.size = file.size;
   }
 
@@ -37,12 +34,12 @@ export class FileSlices implements ByteSource {
     while (done < length) {
       let n: number;
       try {
-        n = readSync(this.fd, out, done, length - done, start + done);
+        n = readSync(this.file.fd, out, done, length - done, start + done);
       } catch (err) {
-        throw patchIoError('read', this.path, err);
+        throw patchIoError('read', this.file.path, err);
       }
       if (n === 0)
-        throw patchIoError('read', this.path, new Error('file ended early (changed while reading?)'));
+        throw patchIoError('read', this.file.path, new Error('file ended early (changed while reading?)'));
       done += n;
     }
     return out;

@@ -21,17 +21,16 @@ const claims = new Int32Array(setup.claims);
 for (let index = setup.jobs.length - 1; index >= 0; index--) {
   if (Atomics.compareExchange(claims, index, CLAIM_FREE, CLAIM_WORKER) !== CLAIM_FREE) continue;
   const job = setup.jobs[index]!;
-  let report: WorkerReport;
   try {
     const found = matchPacked(
       old.read(job.oldStart, job.oldSize),
       neu.read(job.newStart, job.newSize),
       adaptiveMatcher,
     );
-    report = { index, found };
+    const report: WorkerReport = { index, found };
     port.postMessage(report, [found.matches.buffer, ...found.regionMatches.map((r) => r.buffer)]);
   } catch (err) {
-    report = { index, error: err instanceof Error ? err.message : String(err) };
+    const report: WorkerReport = { index, error: err instanceof Error ? err.message : String(err) };
     port.postMessage(report);
   }
 }
