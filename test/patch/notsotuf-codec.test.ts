@@ -183,6 +183,25 @@ describe('notsotuf codec on tars', () => {
   });
 });
 
+describe('notsotuf codec inputs', () => {
+  test('a missing old or new file is IO_ERROR naming it, and no patch is written', async () => {
+    const present = join(dir, 'present.bin');
+    await writeFile(present, random(5000, 3));
+    const missing = join(dir, 'does-not-exist');
+    const outPath = join(dir, 'missing.patch');
+    for (const [oldPath, newPath] of [
+      [missing, present],
+      [present, missing],
+    ] as const) {
+      await assert.rejects(
+        createPatchFile({ codec: 'notsotuf', oldPath, newPath, outPath }),
+        (err) => isNotsotufError(err) && err.code === 'IO_ERROR' && err.message.includes(missing),
+      );
+      assert.ok(!(await readdir(dir)).includes('missing.patch'));
+    }
+  });
+});
+
 describe('notsotuf codec rejects bad patches', () => {
   let good: { patch: string; old: string };
   let newBytes: Buffer;
