@@ -1,7 +1,10 @@
 /**
  * The `custom` object of a target in targets.json. tufup keeps the app's own metadata under `user` and its internal
- * facts under `tufup`; notsotuf adds a `notsotuf` part that tufup clients ignore. Everything read here comes from
- * a remote repository, so every field is type-checked before use.
+ * facts under `tufup`, and its client reads `custom` that way only when its keys are exactly `user` and `tufup`
+ * (any other key set is read as tufup < 0.7's flat shape). So notsotuf's own facts go one level down, in
+ * `custom.tufup.notsotuf`, where tufup's client never looks. Repositories written by notsotuf before that change
+ * carry them as `custom.notsotuf`; both are read. Everything read here comes from a remote repository, so every
+ * field is type-checked before use.
  */
 
 import { describeValue } from './describe-value.js';
@@ -13,17 +16,23 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** `custom` of an archive target. */
 export interface ArchiveCustom {
   user: JsonValue;
-  tufup: { required: boolean };
-  /** Size and sha256 of the uncompressed tar inside the archive (notsotuf only; lets a client check a patch base). */
-  notsotuf?: { tar_size: number; tar_hash: string };
+  tufup: {
+    required: boolean;
+    /** Size and sha256 of the uncompressed tar inside the archive (notsotuf only; lets a client check a patch base). */
+    notsotuf?: { tar_size: number; tar_hash: string };
+  };
 }
 
 /** `custom` of a patch target; `tar_*` describe the uncompressed tar that applying the patch produces. */
 export interface PatchCustom {
   user: null;
-  tufup: { tar_size: number; tar_hash: string; tar_hash_algorithm: 'sha256' };
-  /** The patch codec (notsotuf only); absent means bsdiff4, the only format tufup knows. */
-  notsotuf?: { patch: string };
+  tufup: {
+    tar_size: number;
+    tar_hash: string;
+    tar_hash_algorithm: 'sha256';
+    /** The patch codec (notsotuf only); absent means bsdiff4, the only format tufup knows. */
+    notsotuf?: { patch: string };
+  };
 }
 
 /** Input of {@link buildArchiveCustom}. */
@@ -165,7 +174,7 @@ function checkTar(tarSize: unknown, tarHash: unknown): { tar_size: number; tar_h
 
 /**
  * Builds the `custom` object of an archive target:
- * `{"user": …, "tufup": {"required": …}, "notsotuf": {"tar_size": …, "tar_hash": …}}`.
+ * `{"user": …, "tufup": {"required": …, "notsotuf": {"tar_size": …, "tar_hash": …}}}`.
  * The `notsotuf` part is present only when `tarSize` and `tarHash` are given (both or neither).
  * @throws NotsotufError `INVALID_ARGUMENT` for non-JSON user metadata (floats, `undefined`, class instances, …) or a
  *   bad size/hash.
@@ -179,14 +188,14 @@ export function buildArchiveCustom(input: ArchiveCustomInput): ArchiveCustom {
   const hasSize = input.tarSize !== undefined;
   if (hasSize !== (input.tarHash !== undefined))
     argumentError('Give tarSize and tarHash together, or neither.');
-  if (hasSize) custom.notsotuf = checkTar(input.tarSize, input.tarHash);
+  if (hasSize) custom.tufup.notsotuf = checkTar(input.tarSize, input.tarHash);
   return custom;
 }
 
 /**
- * Builds the `custom` object of a patch target, exactly as tufup writes it
+ * Builds the `custom` object of a patch target as tufup writes it
  * (`{"user": null, "tufup": {"tar_size", "tar_hash", "tar_hash_algorithm": "sha256"}}`), plus
- * `"notsotuf": {"patch": codec}` when a codec is named.
+ * `"notsotuf": {"patch": codec}` inside `tufup` when a codec is named.
  * @throws NotsotufError `INVALID_ARGUMENT` for a bad size, hash or codec name.
  */
 export function buildPatchCustom(input: PatchCustomInput): PatchCustom {
@@ -195,7 +204,7 @@ export function buildPatchCustom(input: PatchCustomInput): PatchCustom {
     tufup: { ...checkTar(input.tarSize, input.tarHash), tar_hash_algorithm: 'sha256' },
   };
   if (input.codec !== undefined) {
-    custom.notsotuf = { patch: checkCodec(input.codec, 'codec', (m) => argumentError(`${m}.`)) };
+    custom.tufup.notsotuf = { patch: checkCodec(input.codec, 'codec', (m) => argumentError(`${m}.`)) };
   }
   return custom;
 }
@@ -222,32 +231,42 @@ function readInternal(obj: Obj, prefix: string, out: TargetCustom, fail: Fail): 
   }
 }
 
-/** Reads the `notsotuf` part; its tar facts must agree with the `tufup` part when both carry them. */
-function readNotsotuf(obj: Obj, out: TargetCustom, fail: Fail): void {
-  const size = own(obj, 'tar_size');
+/**
+ * Reads a `notsotuf` part (`where` is its path for messages); its facts must agree with what was read before (the
+ * `tufup` part, or the other place a `notsotuf` part can be) when both carry them.
+ */
+function readNotsotuf(value: unknown, where: string, out: TargetCustom, fail: Fail): void {
+  if (value === undefined || value === null) return;
+  if (!isObject(value)) fail(`${where} must be an object`);
+  const size = own(value, 'tar_size');
   if (size !== undefined) {
-    const n = checkSize(size, 'notsotuf.tar_size', fail);
-    if (out.tarSize !== undefined && out.tarSize !== n) fail('notsotuf.tar_size contradicts tufup.tar_size');
+    const n = checkSize(size, `${where}.tar_size`, fail);
+    if (out.tarSize !== undefined && out.tarSize !== n) fail(`${where}.tar_size contradicts the tar size read before`);
     out.tarSize = n;
   }
-  const hash = own(obj, 'tar_hash');
+  const hash = own(value, 'tar_hash');
   if (hash !== undefined) {
     // Our archive tar hash is always sha256.
-    const h = checkHash(hash, 'notsotuf.tar_hash', 'sha256', fail);
-    if (out.tarHash !== undefined && out.tarHash !== h) fail('notsotuf.tar_hash contradicts tufup.tar_hash');
+    const h = checkHash(hash, `${where}.tar_hash`, 'sha256', fail);
+    if (out.tarHash !== undefined && out.tarHash !== h) fail(`${where}.tar_hash contradicts the tar hash read before`);
     if (out.tarHashAlgorithm !== undefined && out.tarHashAlgorithm !== 'sha256') {
-      fail('notsotuf.tar_hash is sha256 but tufup.tar_hash_algorithm is not');
+      fail(`${where}.tar_hash is sha256 but tufup.tar_hash_algorithm is not`);
     }
     out.tarHash = h;
   }
-  const codec = own(obj, 'patch');
-  if (codec !== undefined) out.patchCodec = checkCodec(codec, 'notsotuf.patch', fail);
+  const codec = own(value, 'patch');
+  if (codec !== undefined) {
+    const c = checkCodec(codec, `${where}.patch`, fail);
+    if (out.patchCodec !== undefined && out.patchCodec !== c) fail(`${where}.patch contradicts the codec read before`);
+    out.patchCodec = c;
+  }
 }
 
 /**
- * Reads a target's `custom` object, in the current shape (`user`/`tufup`/`notsotuf`) or the legacy flat shape of
- * tufup < 0.7. A `custom` with any key besides `user`, `tufup` and `notsotuf` is legacy: it is the user metadata and
- * the internal metadata at once (`{"changes": [...], "required": true}` → user = that object, required = true).
+ * Reads a target's `custom` object, in the current shape (`user`/`tufup`, notsotuf's facts in `tufup.notsotuf`), the
+ * shape earlier notsotuf versions wrote (`notsotuf` beside `user` and `tufup`), or the legacy flat shape of tufup < 0.7. A
+ * `custom` with any key besides `user`, `tufup` and `notsotuf` is legacy: it is the user metadata and the internal
+ * metadata at once (`{"changes": [...], "required": true}` → user = that object, required = true).
  * `null`/`undefined` give `{ user: null, required: false }`. Unknown keys inside `tufup`/`notsotuf` are ignored, for
  * forward compatibility.
  * @param targetName only for error messages.
@@ -270,11 +289,8 @@ export function parseTargetCustom(custom: unknown, targetName?: string): TargetC
   if (tufup !== undefined && tufup !== null) {
     if (!isObject(tufup)) fail('tufup must be an object');
     readInternal(tufup, 'tufup.', out, fail);
+    readNotsotuf(own(tufup, 'notsotuf'), 'tufup.notsotuf', out, fail);
   }
-  const notsotuf = own(custom, 'notsotuf');
-  if (notsotuf !== undefined && notsotuf !== null) {
-    if (!isObject(notsotuf)) fail('notsotuf must be an object');
-    readNotsotuf(notsotuf, out, fail);
-  }
+  readNotsotuf(own(custom, 'notsotuf'), 'notsotuf', out, fail);
   return out;
 }

@@ -58,8 +58,7 @@ describe('buildArchiveCustom', () => {
       },
       expected: {
         user: { a: [1, 'x', true, null] },
-        tufup: { required: false },
-        notsotuf: { tar_size: 1024, tar_hash: HASH },
+        tufup: { required: false, notsotuf: { tar_size: 1024, tar_hash: HASH } },
       },
     },
     {
@@ -142,8 +141,7 @@ describe('buildPatchCustom', () => {
       input: { tarSize: 0, tarHash: HASH, codec: 'bsdiff4' },
       expected: {
         user: null,
-        tufup: { tar_size: 0, tar_hash: HASH, tar_hash_algorithm: 'sha256' },
-        notsotuf: { patch: 'bsdiff4' },
+        tufup: { tar_size: 0, tar_hash: HASH, tar_hash_algorithm: 'sha256', notsotuf: { patch: 'bsdiff4' } },
       },
     },
   ];
@@ -202,9 +200,39 @@ describe('parseTargetCustom', () => {
       expected: { user: null, required: false },
     },
     {
-      name: 'notsotuf archive part',
+      name: 'notsotuf archive part inside tufup (current shape)',
+      input: { user: null, tufup: { required: true, notsotuf: { tar_size: 10, tar_hash: HASH } } },
+      expected: { user: null, required: true, tarSize: 10, tarHash: HASH },
+    },
+    {
+      name: 'notsotuf archive part beside tufup (shape of earlier notsotuf versions)',
       input: { user: null, tufup: { required: true }, notsotuf: { tar_size: 10, tar_hash: HASH } },
       expected: { user: null, required: true, tarSize: 10, tarHash: HASH },
+    },
+    {
+      name: 'earlier patch shape: codec beside tufup',
+      input: {
+        user: null,
+        tufup: { tar_size: 5, tar_hash: HASH, tar_hash_algorithm: 'sha256' },
+        notsotuf: { patch: 'notsotuf' },
+      },
+      expected: {
+        user: null,
+        required: false,
+        tarSize: 5,
+        tarHash: HASH,
+        tarHashAlgorithm: 'sha256',
+        patchCodec: 'notsotuf',
+      },
+    },
+    {
+      name: 'both places agreeing',
+      input: {
+        user: null,
+        tufup: { required: false, notsotuf: { tar_size: 10, tar_hash: HASH } },
+        notsotuf: { tar_size: 10 },
+      },
+      expected: { user: null, required: false, tarSize: 10, tarHash: HASH },
     },
     {
       name: 'notsotuf patch codec',
@@ -282,6 +310,21 @@ describe('parseTargetCustom', () => {
     { name: 'string', input: 'x', reason: /custom must be an object/ },
     { name: 'tufup not an object', input: { tufup: [] }, reason: /tufup must be an object/ },
     { name: 'notsotuf not an object', input: { notsotuf: 1 }, reason: /notsotuf must be an object/ },
+    {
+      name: 'tufup.notsotuf not an object',
+      input: { tufup: { notsotuf: [] } },
+      reason: /tufup\.notsotuf must be an object/,
+    },
+    {
+      name: 'contradicting codecs in the two places',
+      input: { tufup: { notsotuf: { patch: 'bsdiff4' } }, notsotuf: { patch: 'notsotuf' } },
+      reason: /notsotuf\.patch contradicts/,
+    },
+    {
+      name: 'contradicting tar hashes in the two places',
+      input: { tufup: { notsotuf: { tar_hash: HASH } }, notsotuf: { tar_hash: 'ab'.repeat(32) } },
+      reason: /notsotuf\.tar_hash contradicts/,
+    },
     { name: 'required not boolean', input: { tufup: { required: 'true' } }, reason: /tufup\.required/ },
     { name: 'string size', input: { tufup: { tar_size: '10', tar_hash: HASH } }, reason: /tufup\.tar_size/ },
     { name: 'fractional size', input: { tufup: { tar_size: 1.5 } }, reason: /non-negative integer/ },

@@ -6,7 +6,7 @@
  * with any key (the publisher's own, as after a key theft, or one of its own), and serve older states.
  */
 
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -40,6 +40,12 @@ interface Rule {
 
 /** Someone who can sign: a key of the publisher's keystore (by file name) or a key the attacker made. */
 export type SignerSpec = string | { readonly keyid: string; readonly privateKey: KeyObject };
+
+/** One metadata file of a {@link RepoSimulator.forge}: how to edit its `signed` part, and who signs it. */
+export interface ForgeStep {
+  readonly edit?: (signed: Record<string, any>) => void;
+  readonly signers: readonly SignerSpec[];
+}
 
 export interface InstalledApp {
   readonly client: Client;
@@ -77,6 +83,12 @@ export interface RepoSimulator {
     signers: readonly SignerSpec[],
   ): Promise<Buffer>;
   writeServed(path: string, bytes: Buffer | string): Promise<void>;
+  /**
+   * Publishes edited metadata the way a repository would (consistent snapshots): a new targets version (when
+   * `targets` is given), a new snapshot naming it, a new timestamp naming that; each signed by the given keys
+   * (snapshot and timestamp by default by the publisher's own keys of those roles).
+   */
+  forge(steps: { targets?: ForgeStep; snapshot?: ForgeStep; timestamp?: ForgeStep }): Promise<void>;
   /** A fresh key the publisher never trusted. */
   attackerKey(): { keyid: string; privateKey: KeyObject; publicHex: string };
   /** An app installed at `version` from the publisher's archive, with a Client pointed at this server. */
@@ -196,6 +208,48 @@ export async function startSimulator(work: string, releases: readonly ReleaseSpe
     return key;
   };
   let installs = 0;
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const readMetadata = async (name: string) =>
+    JSON.parse(await readFile(join(served, 'metadata', name), 'utf8'));
+  const writeServed = async (path: string, bytes: Buffer | string) => {
+    await mkdir(join(served, path, '..'), { recursive: true });
+    await writeFile(join(served, path), bytes);
+  };
+  const resign = async (
+    name: string,
+    edit: (signed: Record<string, any>) => void,
+    signers: readonly SignerSpec[],
+  ) => {
+    const path = join(served, 'metadata', name);
+    const md = JSON.parse(await readFile(path, 'utf8'));
+    edit(md.signed);
+    const bytes = Buffer.from(canonicalize(md.signed));
+    md.signatures = [];
+    for (const spec of signers) {
+      const { keyid, privateKey } = await signerOf(spec);
+      md.signatures.push({ keyid, sig: signHex(privateKey, bytes) });
+    }
+    const out = Buffer.from(JSON.stringify(md, null, 1));
+    await writeFile(path, out);
+    return out;
+  };
+  /** Copies `<from>.<role>.json` to `<to>.<role>.json` and re-signs it there as version `to`. */
+  const nextVersion = async (role: string, from: number, step: ForgeStep) => {
+    const to = from + 1;
+    await writeServed(
+      `metadata/${to}.${role}.json`,
+      await readFile(join(served, 'metadata', `${from}.${role}.json`)),
+    );
+    const bytes = await resign(
+      `${to}.${role}.json`,
+      (s) => {
+        s.version = to;
+        step.edit?.(s);
+      },
+      step.signers,
+    );
+    return { version: to, length: bytes.length, hashes: { sha256: sha256(bytes) } };
+  };
 
   return {
     url,
@@ -218,24 +272,31 @@ export async function startSimulator(work: string, releases: readonly ReleaseSpe
       await rm(served, { recursive: true, force: true });
       await cp(join(saved, name), served, { recursive: true });
     },
-    readMetadata: async (name) => JSON.parse(await readFile(join(served, 'metadata', name), 'utf8')),
-    resign: async (name, edit, signers) => {
-      const path = join(served, 'metadata', name);
-      const md = JSON.parse(await readFile(path, 'utf8'));
-      edit(md.signed);
-      const bytes = Buffer.from(canonicalize(md.signed));
-      md.signatures = [];
-      for (const spec of signers) {
-        const { keyid, privateKey } = await signerOf(spec);
-        md.signatures.push({ keyid, sig: signHex(privateKey, bytes) });
-      }
-      const out = Buffer.from(JSON.stringify(md, null, 1));
-      await writeFile(path, out);
-      return out;
-    },
-    writeServed: async (path, bytes) => {
-      await mkdir(join(served, path, '..'), { recursive: true });
-      await writeFile(join(served, path), bytes);
+    readMetadata,
+    resign,
+    writeServed,
+    forge: async (steps) => {
+      const ts = await readMetadata('timestamp.json');
+      const snapVersion = ts.signed.meta['snapshot.json'].version as number;
+      const snap = await readMetadata(`${snapVersion}.snapshot.json`);
+      let targetsMeta = snap.signed.meta['targets.json'];
+      if (steps.targets) targetsMeta = await nextVersion('targets', targetsMeta.version, steps.targets);
+      const snapshotMeta = await nextVersion('snapshot', snapVersion, {
+        edit: (s) => {
+          s.meta['targets.json'] = targetsMeta;
+          steps.snapshot?.edit?.(s);
+        },
+        signers: steps.snapshot?.signers ?? ['snapshot'],
+      });
+      await resign(
+        'timestamp.json',
+        (s) => {
+          s.version += 1;
+          s.meta['snapshot.json'] = snapshotMeta;
+          steps.timestamp?.edit?.(s);
+        },
+        steps.timestamp?.signers ?? ['timestamp'],
+      );
     },
     attackerKey: () => {
       const { privateKey, publicHex } = generateEd25519();

@@ -85,7 +85,11 @@ for (const [layout, consistent, codec] of [
       assert.ok(patch && oldArchive && newArchive);
       const custom = parseTargetCustom(patch.custom, 'app-1.1.0.patch');
       assert.equal(custom.patchCodec, codec);
+      // Exactly tufup's keys at both levels (its client reads `custom` as flat legacy metadata otherwise), and
+      // notsotuf's codec inside `tufup`, where tufup's client does not look.
+      assert.deepEqual(Object.keys(patch.custom as object).sort(), ['tufup', 'user']);
       assert.deepEqual(Object.keys((patch.custom as { tufup: object }).tufup).sort(), [
+        'notsotuf',
         'tar_hash',
         'tar_hash_algorithm',
         'tar_size',

@@ -68,15 +68,21 @@ for (const consistent of [true, false]) {
         assert.equal(client.files.get(name)!.length, added.archive.length);
       }
 
-      // tufup's custom metadata (user + tufup.required), plus notsotuf's tar facts.
+      // tufup's custom metadata (exactly user + tufup, so tufup's client reads it), notsotuf's tar facts inside tufup.
       assert.deepEqual(client.infos.get(names[0]!)!.custom, {
         user: null,
-        tufup: { required: false },
-        notsotuf: { tar_size: first.release.archive.tarSize, tar_hash: first.release.archive.tarSha256 },
+        tufup: {
+          required: false,
+          notsotuf: { tar_size: first.release.archive.tarSize, tar_hash: first.release.archive.tarSha256 },
+        },
       });
       const custom2 = client.infos.get(names[1]!)!.custom as Record<string, unknown>;
+      assert.deepEqual(Object.keys(custom2).sort(), ['tufup', 'user']);
       assert.deepEqual(custom2['user'], USER_META);
-      assert.deepEqual(custom2['tufup'], { required: true });
+      assert.deepEqual(custom2['tufup'], {
+        required: true,
+        notsotuf: { tar_size: second.release.archive.tarSize, tar_hash: second.release.archive.tarSha256 },
+      });
 
       // The layout a client sees: which metadata names it asked for.
       const metaRequests = client.requests.filter((p) => p.startsWith('/metadata/'));

@@ -18,7 +18,6 @@ import { expectCode, makeTempDir, snapshotTree } from '../helpers/repo-fixtures.
 import {
   type InstalledApp,
   type RepoSimulator,
-  type SignerSpec,
   startSimulator,
 } from '../helpers/repo-simulator.js';
 
@@ -63,65 +62,6 @@ const DAY = 86_400_000;
 const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface ForgeStep {
-  readonly edit?: (signed: Record<string, any>) => void;
-  readonly signers: readonly SignerSpec[];
-}
-
-/**
- * Publishes forged metadata the way a repository would (consistent snapshots): a new targets version (when
- * `targets` is given), a new snapshot naming it, a new timestamp naming that; each signed by the given keys.
- */
-async function forge(steps: { targets?: ForgeStep; snapshot?: ForgeStep; timestamp?: ForgeStep }) {
-  const ts = await sim.readMetadata('timestamp.json');
-  const snapVersion = (ts.signed as any).meta['snapshot.json'].version as number;
-  const snap = await sim.readMetadata(`${snapVersion}.snapshot.json`);
-  let targetsMeta = (snap.signed as any).meta['targets.json'];
-  if (steps.targets) {
-    const next = targetsMeta.version + 1;
-    await sim.writeServed(
-      `metadata/${next}.targets.json`,
-      await readFile(join(sim.served, 'metadata', `${targetsMeta.version}.targets.json`)),
-    );
-    const bytes = await sim.resign(
-      `${next}.targets.json`,
-      (s) => {
-        s.version = next;
-        steps.targets!.edit?.(s);
-      },
-      steps.targets.signers,
-    );
-    targetsMeta = { version: next, length: bytes.length, hashes: { sha256: sha256(bytes) } };
-  }
-  const nextSnap = snapVersion + 1;
-  await sim.writeServed(
-    `metadata/${nextSnap}.snapshot.json`,
-    await readFile(join(sim.served, 'metadata', `${snapVersion}.snapshot.json`)),
-  );
-  const snapBytes = await sim.resign(
-    `${nextSnap}.snapshot.json`,
-    (s) => {
-      s.version = nextSnap;
-      s.meta['targets.json'] = targetsMeta;
-      steps.snapshot?.edit?.(s);
-    },
-    steps.snapshot?.signers ?? ['snapshot'],
-  );
-  await sim.resign(
-    'timestamp.json',
-    (s) => {
-      s.version += 1;
-      s.meta['snapshot.json'] = {
-        version: nextSnap,
-        length: snapBytes.length,
-        hashes: { sha256: sha256(snapBytes) },
-      };
-      steps.timestamp?.edit?.(s);
-    },
-    steps.timestamp?.signers ?? ['timestamp'],
-  );
-}
-
 /** The served file of a target (consistent snapshots: `<sha256>.<name>`). */
 async function servedTarget(pattern: RegExp): Promise<Buffer> {
   const { readdir } = await import('node:fs/promises');
@@ -158,7 +98,7 @@ describe('rollback', () => {
   test('an older timestamp than the client trusts → METADATA_ROLLBACK', async () => {
     const app = await fresh();
     await app.client.checkForUpdates();
-    await forge({}); // a newer legitimate-looking state the client then trusts
+    await sim.forge({}); // a newer legitimate-looking state the client then trusts
     await app.client.checkForUpdates();
     await sim.serveSaved('published');
     await refused(app, 'METADATA_ROLLBACK');
@@ -166,7 +106,7 @@ describe('rollback', () => {
 
   test('a new timestamp naming an older snapshot (stolen timestamp key) → METADATA_ROLLBACK', async () => {
     const app = await fresh();
-    await forge({});
+    await sim.forge({});
     await app.client.checkForUpdates();
     await sim.resign(
       'timestamp.json',
@@ -181,14 +121,14 @@ describe('rollback', () => {
 
   test('a new snapshot naming an older targets version (stolen online keys) → METADATA_ROLLBACK', async () => {
     const app = await fresh();
-    await forge({ targets: { signers: ['targets'] } });
+    await sim.forge({ targets: { signers: ['targets'] } });
     await app.client.checkForUpdates();
     const older = (await sim.readMetadata('timestamp.json')) as any;
     const snapVersion = older.signed.meta['snapshot.json'].version;
     const snap = (await sim.readMetadata(`${snapVersion}.snapshot.json`)) as any;
     const olderTargets = snap.signed.meta['targets.json'].version - 1;
     const bytes = await readFile(join(sim.served, 'metadata', `${olderTargets}.targets.json`));
-    await forge({
+    await sim.forge({
       snapshot: {
         edit: (s) => {
           s.meta['targets.json'] = {
@@ -205,7 +145,7 @@ describe('rollback', () => {
 
   test('an old release relabelled as 9.0.0, targets signed by the snapshot key → METADATA_SIGNATURE_INVALID', async () => {
     const app = await fresh();
-    await forge({
+    await sim.forge({
       targets: {
         edit: (s) => {
           s.targets['app-9.0.0.tar.gz'] = s.targets['app-1.0.0.tar.gz'];
@@ -222,17 +162,17 @@ describe('freeze', () => {
   test('an expired timestamp → METADATA_EXPIRED', async () => {
     await sim.serveSaved('published');
     const app = await fresh();
-    await forge({ timestamp: { edit: (s) => (s.expires = past()), signers: ['timestamp'] } });
+    await sim.forge({ timestamp: { edit: (s) => (s.expires = past()), signers: ['timestamp'] } });
     await refused(app, 'METADATA_EXPIRED');
   });
   test('an expired snapshot → METADATA_EXPIRED', async () => {
     const app = await fresh();
-    await forge({ snapshot: { edit: (s) => (s.expires = past()), signers: ['snapshot'] } });
+    await sim.forge({ snapshot: { edit: (s) => (s.expires = past()), signers: ['snapshot'] } });
     await refused(app, 'METADATA_EXPIRED');
   });
   test('an expired targets → METADATA_EXPIRED', async () => {
     const app = await fresh();
-    await forge({ targets: { edit: (s) => (s.expires = past()), signers: ['targets'] } });
+    await sim.forge({ targets: { edit: (s) => (s.expires = past()), signers: ['targets'] } });
     await refused(app, 'METADATA_EXPIRED');
   });
   test('an expired root → METADATA_EXPIRED', async () => {
@@ -256,7 +196,7 @@ describe('freeze', () => {
 describe('mix and match', () => {
   test('a snapshot naming targets version N served with the targets of another publish → refused', async () => {
     const app = await fresh();
-    await forge({ targets: { signers: ['targets'] } });
+    await sim.forge({ targets: { signers: ['targets'] } });
     const ts = (await sim.readMetadata('timestamp.json')) as any;
     const snap = (await sim.readMetadata(`${ts.signed.meta['snapshot.json'].version}.snapshot.json`)) as any;
     const v = snap.signed.meta['targets.json'].version;
@@ -323,7 +263,7 @@ describe('threshold', () => {
     const app = await fresh();
     const second = sim.attackerKey();
     await rootWithTargetsThreshold2(second.keyid, second.publicHex);
-    await forge({ targets: { signers: ['targets'] } });
+    await sim.forge({ targets: { signers: ['targets'] } });
     await refused(app, 'METADATA_SIGNATURE_INVALID');
   });
 
@@ -331,7 +271,7 @@ describe('threshold', () => {
     const app = await fresh();
     const second = sim.attackerKey();
     await rootWithTargetsThreshold2(second.keyid, second.publicHex);
-    await forge({ targets: { signers: ['targets', 'targets'] } });
+    await sim.forge({ targets: { signers: ['targets', 'targets'] } });
     await refused(app, 'METADATA_SIGNATURE_INVALID');
   });
 
@@ -349,7 +289,7 @@ describe('threshold', () => {
 describe('control: the harness forges valid metadata', () => {
   test('metadata forged with the right keys is accepted (what the attacks above change is what they claim)', async () => {
     const app = await fresh();
-    await forge({
+    await sim.forge({
       targets: {
         edit: (s) => {
           s.targets['app-9.0.0.tar.gz'] = s.targets['app-1.0.0.tar.gz'];
@@ -371,16 +311,16 @@ async function rogueRelease(tar: Buffer, signedTarSize = tar.length): Promise<vo
   const archive = gzipSync(tar);
   const hash = sha256(archive);
   await sim.writeServed(`targets/${hash}.app-2.0.0.tar.gz`, archive);
-  await forge({
+  await sim.forge({
     targets: {
       edit: (s) => {
         const like = structuredClone(s.targets['app-1.1.0.tar.gz']);
         like.length = archive.length;
         like.hashes = { sha256: hash };
-        like.custom.tufup = { ...like.custom.tufup, tar_size: signedTarSize, tar_hash: sha256(tar) };
-        if (like.custom.notsotuf) {
-          like.custom.notsotuf = { ...like.custom.notsotuf, tar_size: signedTarSize, tar_hash: sha256(tar) };
-        }
+        const facts = { tar_size: signedTarSize, tar_hash: sha256(tar) };
+        like.custom.tufup = { ...like.custom.tufup, ...facts };
+        if (like.custom.tufup.notsotuf)
+          like.custom.tufup.notsotuf = { ...like.custom.tufup.notsotuf, ...facts };
         s.targets['app-2.0.0.tar.gz'] = like;
       },
       signers: ['targets'],
@@ -434,7 +374,7 @@ describe('malicious patches signed by a legitimate key', () => {
     evil.fill(0xff, 16, Math.min(72, evil.length));
     const hash = sha256(evil);
     await sim.writeServed(`targets/${hash}.app-1.1.0.patch`, evil);
-    await forge({
+    await sim.forge({
       targets: {
         edit: (s) => {
           s.targets['app-1.1.0.patch'].length = evil.length;
@@ -477,7 +417,7 @@ describe('local tampering between runs', () => {
     ];
     await writeFile(cachedRoot, JSON.stringify(root));
     // And a server whose metadata the attacker signs.
-    await forge({
+    await sim.forge({
       targets: {
         edit: (s) => {
           s.targets['app-9.0.0.tar.gz'] = s.targets['app-1.0.0.tar.gz'];
