@@ -7,13 +7,14 @@
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Metadata, Root, TargetFile } from '@tufjs/models';
-import { type Fetcher, Updater } from 'tuf-js';
+import type { Metadata, Root } from '@tufjs/models';
+import type { Fetcher } from 'tuf-js';
 import { NotsotufError } from '../core/errors.js';
 import type { TargetEntry } from '../core/releases.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
 import { parseRoot, parseTrustedRoot, rootChainValid } from './root-chain.js';
 import { fromTufError } from './tuf-errors.js';
+import { createUpdater, verifiedTargets } from './tuf-updater.js';
 
 /** The fetcher the client hands to tuf-js, plus what the client needs to know about it. */
 export interface MetadataFetcher extends Fetcher {
@@ -134,18 +135,6 @@ async function commit(scratch: string, cacheDir: string, roots: Map<number, Buff
   }
 }
 
-function trustedTargets(updater: Updater): Record<string, TargetFile> {
-  // tuf-js has no public accessor for the whole verified target list (python-tuf's clients read the same private
-  // field); the shape is checked so a tuf-js upgrade that changes it fails loudly instead of listing nothing.
-  const set = (updater as unknown as { trustedSet?: { targets?: { signed?: { targets?: unknown } } } })
-    .trustedSet;
-  const targets = set?.targets?.signed?.targets;
-  if (typeof targets !== 'object' || targets === null) {
-    throw new Error('tuf-js did not expose the verified targets metadata (unsupported tuf-js version)');
-  }
-  return targets as Record<string, TargetFile>;
-}
-
 /**
  * Refreshes the trusted metadata (root rotation, timestamp, snapshot, targets) and returns the verified target
  * list. Throws NotsotufError: METADATA_EXPIRED, METADATA_ROLLBACK, METADATA_SIGNATURE_INVALID, METADATA_INVALID,
@@ -162,7 +151,7 @@ export async function refreshTrustedMetadata(options: TrustedMetadataOptions): P
     for (const name of await readdir(options.metadataDir)) {
       if (name.endsWith('.json')) await copyFile(join(options.metadataDir, name), join(scratch, name));
     }
-    const updater = new Updater({
+    const updater = createUpdater({
       metadataDir: scratch,
       metadataBaseUrl: options.fetcher.metadataBaseUrl,
       targetBaseUrl: options.fetcher.targetBaseUrl,
@@ -176,7 +165,17 @@ export async function refreshTrustedMetadata(options: TrustedMetadataOptions): P
       throw fromTufError(err, 'refresh', options.fetcher.lastFailure);
     }
     await commit(scratch, options.metadataDir, roots);
-    const targets = trustedTargets(updater);
+    const targets = verifiedTargets(updater).targets;
+    // A name that is not a top-level target is looked up through the delegations; tuf-js persists every delegated
+    // role it verifies on the way, and those belong in the cache as much as the top-level ones (found or not).
+    const lookup = async (name: string) => {
+      if (Object.hasOwn(targets, name)) return targets[name];
+      try {
+        return await updater.getTargetInfo(name);
+      } finally {
+        await commit(scratch, options.metadataDir, roots);
+      }
+    };
     const read = async (role: string) =>
       JSON.parse(await readFile(join(scratch, `${role}.json`), 'utf8')).signed.version as number;
     const [rootVersion, targetsVersion] = [await read('root'), await read('targets')];
@@ -190,12 +189,11 @@ export async function refreshTrustedMetadata(options: TrustedMetadataOptions): P
         custom: t.unrecognizedFields['custom'],
       })),
       async findCachedTarget(name, path) {
-        const info = targets[name] ?? (await updater.getTargetInfo(name));
+        const info = await lookup(name).catch(() => undefined);
         return info ? (await updater.findCachedTarget(info, path)) !== undefined : false;
       },
       async downloadTarget(name, destPath) {
-        // Top-level targets first; other names are looked up through delegations by tuf-js.
-        const info = targets[name] ?? (await updater.getTargetInfo(name).catch(() => undefined));
+        const info = await lookup(name).catch(() => undefined);
         if (!info) {
           throw new NotsotufError(
             'TARGET_FILE_MISSING',

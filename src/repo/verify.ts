@@ -1,8 +1,8 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Updater } from 'tuf-js';
 import { ResilientFetcher } from '../client/fetch/index.js';
+import { createUpdater, verifiedRoot, verifiedTargets } from '../client/tuf-updater.js';
 import { parseTargetCustom } from '../core/custom-metadata.js';
 import { isNotsotufError } from '../core/errors.js';
 import { RepoLayout } from './layout.js';
@@ -68,7 +68,7 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
     const fetcher = new ResilientFetcher([
       { metadataUrl: metadataDir, targetsUrl: join(repoDir, 'targets') },
     ]);
-    const updater = new Updater({
+    const updater = createUpdater({
       metadataDir: clientMeta,
       metadataBaseUrl: fetcher.metadataBaseUrl,
       targetDir: clientTargets,
@@ -81,17 +81,9 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
       problems.push({ message: `metadata does not verify: ${describe(err)}` });
       return { ok: false, targetsChecked: 0, problems };
     }
-    // The store is internal to tuf-js; reading it is how we learn what a client now trusts.
-    const store = (
-      updater as unknown as {
-        trustedSet: {
-          root: { signed: { version: number; consistentSnapshot: boolean } };
-          targets?: { signed: { version: number; targets: Record<string, unknown> } };
-        };
-      }
-    ).trustedSet;
-    const targetNames = Object.keys(store.targets?.signed.targets ?? {}).sort();
-    const layout = new RepoLayout(repoDir, store.root.signed.consistentSnapshot);
+    const [root, trustedTargets] = [verifiedRoot(updater), verifiedTargets(updater)];
+    const targetNames = Object.keys(trustedTargets.targets).sort();
+    const layout = new RepoLayout(repoDir, root.consistentSnapshot);
     let checked = 0;
     for (const name of targetNames) {
       try {
@@ -118,8 +110,8 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
     }
     return {
       ok: problems.length === 0,
-      rootVersion: store.root.signed.version,
-      ...(store.targets ? { targetsVersion: store.targets.signed.version } : {}),
+      rootVersion: root.version,
+      targetsVersion: trustedTargets.version,
       targetsChecked: checked,
       problems,
     };
