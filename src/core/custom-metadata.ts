@@ -241,14 +241,16 @@ function readNotsotuf(value: unknown, where: string, out: TargetCustom, fail: Fa
   const size = own(value, 'tar_size');
   if (size !== undefined) {
     const n = checkSize(size, `${where}.tar_size`, fail);
-    if (out.tarSize !== undefined && out.tarSize !== n) fail(`${where}.tar_size contradicts the tar size read before`);
+    if (out.tarSize !== undefined && out.tarSize !== n)
+      fail(`${where}.tar_size contradicts the tar size read before`);
     out.tarSize = n;
   }
   const hash = own(value, 'tar_hash');
   if (hash !== undefined) {
     // Our archive tar hash is always sha256.
     const h = checkHash(hash, `${where}.tar_hash`, 'sha256', fail);
-    if (out.tarHash !== undefined && out.tarHash !== h) fail(`${where}.tar_hash contradicts the tar hash read before`);
+    if (out.tarHash !== undefined && out.tarHash !== h)
+      fail(`${where}.tar_hash contradicts the tar hash read before`);
     if (out.tarHashAlgorithm !== undefined && out.tarHashAlgorithm !== 'sha256') {
       fail(`${where}.tar_hash is sha256 but tufup.tar_hash_algorithm is not`);
     }
@@ -257,7 +259,8 @@ function readNotsotuf(value: unknown, where: string, out: TargetCustom, fail: Fa
   const codec = own(value, 'patch');
   if (codec !== undefined) {
     const c = checkCodec(codec, `${where}.patch`, fail);
-    if (out.patchCodec !== undefined && out.patchCodec !== c) fail(`${where}.patch contradicts the codec read before`);
+    if (out.patchCodec !== undefined && out.patchCodec !== c)
+      fail(`${where}.patch contradicts the codec read before`);
     out.patchCodec = c;
   }
 }

@@ -13,6 +13,7 @@ import { tempPathFor } from '../util/atomic-write.js';
 import { type Draft, nextTargets } from './draft.js';
 import type { PublishContext } from './publish.js';
 import { makeReleasePatch } from './release-patch.js';
+import { checkTufupRelease } from './tufup-clients.js';
 
 export interface AddReleaseOptions {
   /** The app bundle directory to archive. */
@@ -31,6 +32,11 @@ export interface AddReleaseOptions {
   readonly skipPatch?: boolean;
   /** Patch codec; default: the notsotuf codec, or `bsdiff4` for repositories without consistent snapshots (tufup's). */
   readonly patchCodec?: string;
+  /**
+   * No app with tufup's client reads this repository any more: allows patch codecs other than bsdiff4 in a
+   * repository with tufup's layout (refused otherwise with `TUFUP_INCOMPATIBLE`).
+   */
+  readonly noTufupClients?: boolean;
   readonly signal?: AbortSignal;
   /** Progress of the long steps: archiving the bundle, then diffing against the previous release. */
   readonly onProgress?: (progress: { phase: 'archive' | 'patch'; done: number; total: number }) => void;
@@ -42,6 +48,8 @@ export interface AddedRelease {
   readonly archive: { name: string; length: number; sha256: string; tarSize: number; tarSha256: string };
   /** The patch from the previous release, when one was made. */
   readonly patch?: { name: string; length: number; codec: string; from: string };
+  /** What this release means for apps with tufup's client, when it is less than intended (see tufup-clients.ts). */
+  readonly warnings: readonly string[];
 }
 
 /** Target entries of the current targets metadata, in the shape the release logic reads. */
@@ -93,7 +101,18 @@ export async function draftAddRelease(
     );
   }
   const name = formatTargetName(app, version, 'archive');
-  // Validate user metadata before the (possibly long) archiving step.
+  const previous = latestRelease(new Map([[app, releases]]), app);
+  const codec = options.patchCodec ?? defaultPatchCodec(ctx.state.layout.consistentSnapshot);
+  // Checked before the (possibly long) archiving step, as is the user metadata.
+  const warnings = checkTufupRelease({
+    tufupLayout: !ctx.state.layout.consistentSnapshot,
+    noTufupClients: options.noTufupClients ?? false,
+    app,
+    version: version.normalized,
+    ...(previous ? { previous: previous.version.normalized } : {}),
+    patch: !options.skipPatch,
+    codec,
+  });
   const customProbe = buildArchiveCustom({
     user: options.userMeta ?? null,
     required: options.required ?? false,
@@ -114,7 +133,6 @@ export async function draftAddRelease(
           }
         : {}),
     });
-    const previous = latestRelease(new Map([[app, releases]]), app);
     const patch =
       previous && !options.skipPatch
         ? await makeReleasePatch({
@@ -124,7 +142,7 @@ export async function draftAddRelease(
             previous,
             newArchivePath: tempPath,
             newTar: { size: archive.tarSize, sha256: archive.tarSha256 },
-            codec: options.patchCodec ?? defaultPatchCodec(ctx.state.layout.consistentSnapshot),
+            codec,
             ...(options.signal ? { signal: options.signal } : {}),
             ...(options.onProgress
               ? { onProgress: (p) => options.onProgress?.({ phase: 'patch', done: p.done, total: p.total }) }
@@ -173,6 +191,7 @@ export async function draftAddRelease(
               },
             }
           : {}),
+        warnings,
       },
     };
   } catch (err) {

@@ -63,6 +63,18 @@ describe('a tufup 0.10 repository in place', { timeout: 150_000 }, () => {
     assert.match(r.stdout, /^ok: root v3, targets v7, 7 target\(s\) verified/);
   });
 
+  test('release add with a patch tufup clients cannot apply: exit 1, TUFUP_INCOMPATIBLE, nothing written', async () => {
+    const before = await treeSnapshot(copy);
+    const r = await cli(
+      ['release', 'add', join(copy, 'bundles', '3.0'), '--version', '4.0', '--patch-codec', 'notsotuf'],
+      { cwd: copy },
+      1,
+    );
+    assert.match(r.stderr, /error TUFUP_INCOMPATIBLE: .*tufup clients cannot apply/);
+    assert.match(r.stderr, /hint: .*--no-tufup-clients/);
+    assert.deepEqual(await treeSnapshot(copy), before);
+  });
+
   test('release add 4.0 with tufup keys, then verify', async () => {
     const r = await cli(
       ['release', 'add', join(copy, 'bundles', '3.0'), '--version', '4.0', '--config', config],
@@ -90,6 +102,35 @@ describe('a tufup 0.10 repository in place', { timeout: 150_000 }, () => {
     const tufupConfig = await readJson(config);
     assert.equal(tufupConfig['notsotuf_config'], undefined, 'the config must stay in tufup shape');
     assert.equal(tufupConfig['app_name'], 'example_app');
+  });
+
+  test('release add --skip-patch warns on stderr; --no-tufup-clients allows the notsotuf codec', async () => {
+    const bundle = join(copy, 'bundles', '3.0');
+    const skipped = await cli(['release', 'add', bundle, '--version', '5.0', '--skip-patch'], { cwd: copy });
+    assert.match(
+      skipped.stderr,
+      /^warning: example_app 5\.0 has no patch from 4\.0: tufup clients below 5\.0/m,
+    );
+    assert.doesNotMatch(skipped.stdout, /warning/);
+    const json = (
+      await cli(
+        [
+          'release',
+          'add',
+          bundle,
+          '--version',
+          '6.0',
+          '--patch-codec',
+          'notsotuf',
+          '--no-tufup-clients',
+          '--json',
+        ],
+        { cwd: copy },
+      )
+    ).json<{ ok: boolean; release: { patch: { codec: string }; warnings: string[] } }>();
+    assert.equal(json.ok, true);
+    assert.equal(json.release.patch.codec, 'notsotuf');
+    assert.deepEqual(json.release.warnings, []);
   });
 
   test('the fixture itself is untouched', async () => {

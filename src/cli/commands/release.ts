@@ -49,6 +49,10 @@ export function registerRelease(program: Command): void {
       'patch codec (default: notsotuf, or bsdiff4 for tufup-style repositories)',
     )
     .option(
+      '--no-tufup-clients',
+      "no app with tufup's client reads this tufup-style repository any more: allow patches it cannot apply",
+    )
+    .option(
       '--stage',
       'save the change for more signatures when the keys here do not meet a threshold',
       false,
@@ -66,6 +70,7 @@ export function registerRelease(program: Command): void {
         stage: opts.stage,
         ...(opts.patchCodec ? { patchCodec: opts.patchCodec } : {}),
         skipPatch: opts.skipPatch,
+        noTufupClients: opts.tufupClients === false,
         onProgress: (p) => {
           if (p.phase === 'patch') bars.archive.done();
           bars[p.phase].update(p.done, p.total);
@@ -73,6 +78,8 @@ export function registerRelease(program: Command): void {
       });
       bars.archive.done();
       bars.patch.done();
+      // Warnings go to stderr, so that --json output stays one document (they are in it too, under release).
+      for (const w of added.warnings) process.stderr.write(`warning: ${w}\n`);
       printResult(out, { ok: true, release: added, result }, () =>
         [
           `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,

@@ -1,0 +1,49 @@
+/**
+ * What a new release means for apps that still update with tufup's client. Those apps read a repository in
+ * tufup's layout (no consistent snapshots: a repository made by tufup, or `notsotuf init --no-consistent-snapshot`)
+ * and apply only bsdiff4 patches, and they apply every patch between their version and the new one as one chain
+ * without checking where each patch starts. Pure decisions over data; `release add` acts on them.
+ */
+import { NotsotufError } from '../core/errors.js';
+import { TUFUP_PATCH_CODEC } from '../patch/registry.js';
+
+export interface TufupReleaseCheck {
+  /** The repository has tufup's layout, so tufup clients are assumed to read it. */
+  readonly tufupLayout: boolean;
+  /** The publisher says no tufup client reads this repository any more (`--no-tufup-clients`). */
+  readonly noTufupClients: boolean;
+  readonly app: string;
+  readonly version: string;
+  /** The version the patch would start from; absent for the app's first release. */
+  readonly previous?: string;
+  /** Whether a patch from `previous` is made. */
+  readonly patch: boolean;
+  /** The codec of that patch. */
+  readonly codec: string;
+}
+
+/**
+ * Refuses a release whose patch tufup clients cannot apply (they would download it, fail, and only fall back to
+ * the full archive on their next check), and returns warnings for what they can use, but worse than intended.
+ * @throws NotsotufError `TUFUP_INCOMPATIBLE`.
+ */
+export function checkTufupRelease(input: TufupReleaseCheck): string[] {
+  if (!input.tufupLayout || input.noTufupClients || input.previous === undefined) return [];
+  const release = `${input.app} ${input.version}`;
+  if (input.patch && input.codec !== TUFUP_PATCH_CODEC) {
+    throw new NotsotufError(
+      'TUFUP_INCOMPATIBLE',
+      `The patch of ${release} would use the ${input.codec} codec, which tufup clients cannot apply: this repository has tufup's layout, so apps with tufup's client read it.`,
+      {
+        hint: `Leave out --patch-codec (bsdiff4 is the default here), or pass --no-tufup-clients once no app with tufup's client updates from this repository.`,
+        details: { app: input.app, version: input.version, codec: input.codec },
+      },
+    );
+  }
+  if (!input.patch) {
+    return [
+      `${release} has no patch from ${input.previous}: tufup clients below ${input.version} that update past it apply the later patches to their own version, fail once, and download the full archive on their next check. Publish with a patch unless you mean that.`,
+    ];
+  }
+  return [];
+}

@@ -1,0 +1,126 @@
+/**
+ * Releases in a repository that apps with tufup's client read (tufup's layout): a patch those apps cannot apply
+ * is refused with nothing written, unless the publisher says no such app is left; a release without a patch is
+ * published with a warning (tufup clients would try the later patches across the gap once). The decision itself
+ * is a pure function, tested as data.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isNotsotufError } from '../../src/core/errors.js';
+import { checkTufupRelease, type TufupReleaseCheck } from '../../src/repo/tufup-clients.js';
+import {
+  createTestRepo,
+  expectCode,
+  makeTempDir,
+  snapshotTree,
+  writeBundle,
+} from '../helpers/repo-fixtures.js';
+
+describe('checkTufupRelease (pure)', () => {
+  const base: TufupReleaseCheck = {
+    tufupLayout: true,
+    noTufupClients: false,
+    app: 'app',
+    version: '1.1.0',
+    previous: '1.0.0',
+    patch: true,
+    codec: 'bsdiff4',
+  };
+  const cases: [string, Partial<TufupReleaseCheck>, 'ok' | 'warn' | 'refuse'][] = [
+    ['tufup layout, bsdiff4 patch', {}, 'ok'],
+    ['tufup layout, notsotuf patch', { codec: 'notsotuf' }, 'refuse'],
+    [
+      'tufup layout, notsotuf patch, no tufup clients left',
+      { codec: 'notsotuf', noTufupClients: true },
+      'ok',
+    ],
+    ['tufup layout, no patch', { patch: false }, 'warn'],
+    ['tufup layout, no patch, no tufup clients left', { patch: false, noTufupClients: true }, 'ok'],
+    ['tufup layout, first release (nothing to patch from)', { previous: undefined, codec: 'notsotuf' }, 'ok'],
+    ['consistent snapshots, notsotuf patch', { tufupLayout: false, codec: 'notsotuf' }, 'ok'],
+    ['consistent snapshots, no patch', { tufupLayout: false, patch: false }, 'ok'],
+  ];
+  for (const [name, change, expected] of cases) {
+    test(`${name} → ${expected}`, () => {
+      const input = { ...base, ...change } as TufupReleaseCheck;
+      if (expected === 'refuse') {
+        assert.throws(
+          () => checkTufupRelease(input),
+          (err: unknown) =>
+            isNotsotufError(err, 'TUFUP_INCOMPATIBLE') &&
+            /notsotuf codec/.test(err.message) &&
+            /--no-tufup-clients/.test(err.hint ?? ''),
+        );
+        return;
+      }
+      const warnings = checkTufupRelease(input);
+      assert.equal(warnings.length, expected === 'warn' ? 1 : 0, warnings.join('\n'));
+      if (expected === 'warn') assert.match(warnings[0]!, /app 1\.1\.0 has no patch from 1\.0\.0/);
+    });
+  }
+});
+
+describe('release add in a repository with tufup’s layout', () => {
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  before(async () => {
+    tmp = await makeTempDir('notsotuf-tufup-clients-');
+  });
+  after(() => tmp.cleanup());
+
+  async function repoWithOneRelease(name: string, consistentSnapshot: boolean) {
+    const r = await createTestRepo(join(tmp.dir, name), { consistentSnapshot });
+    const repo = await r.open();
+    const first = await repo.addRelease({
+      bundleDir: await writeBundle(join(r.cwd, 'b1')),
+      version: '1.0.0',
+    });
+    assert.deepEqual(first.release.warnings, []);
+    const bundle = await writeBundle(join(r.cwd, 'b2'), { 'x.txt': 'two\n' });
+    return { r, repo, bundle };
+  }
+
+  test('a notsotuf patch is refused (TUFUP_INCOMPATIBLE) and nothing is written', async () => {
+    const { r, repo, bundle } = await repoWithOneRelease('refused', false);
+    const before = await snapshotTree(r.cwd);
+    await expectCode(
+      repo.addRelease({ bundleDir: bundle, version: '1.1.0', patchCodec: 'notsotuf' }),
+      'TUFUP_INCOMPATIBLE',
+    );
+    assert.deepEqual(await snapshotTree(r.cwd), before);
+  });
+
+  test('with noTufupClients the notsotuf patch is published', async () => {
+    const { repo, bundle } = await repoWithOneRelease('allowed', false);
+    const added = await repo.addRelease({
+      bundleDir: bundle,
+      version: '1.1.0',
+      patchCodec: 'notsotuf',
+      noTufupClients: true,
+    });
+    assert.equal(added.release.patch?.codec, 'notsotuf');
+    assert.deepEqual(added.release.warnings, []);
+  });
+
+  test('the default patch is bsdiff4, with no warning', async () => {
+    const { repo, bundle } = await repoWithOneRelease('default', false);
+    const added = await repo.addRelease({ bundleDir: bundle, version: '1.1.0' });
+    assert.equal(added.release.patch?.codec, 'bsdiff4');
+    assert.deepEqual(added.release.warnings, []);
+  });
+
+  test('a release without a patch is published with a warning', async () => {
+    const { repo, bundle } = await repoWithOneRelease('skipped', false);
+    const added = await repo.addRelease({ bundleDir: bundle, version: '1.1.0', skipPatch: true });
+    assert.equal(added.release.patch, undefined);
+    assert.equal(added.release.warnings.length, 1);
+    assert.match(added.release.warnings[0]!, /tufup clients below 1\.1\.0/);
+  });
+
+  test('consistent snapshots: a notsotuf patch is the default, with no warning', async () => {
+    const { repo, bundle } = await repoWithOneRelease('consistent', true);
+    const added = await repo.addRelease({ bundleDir: bundle, version: '1.1.0' });
+    assert.equal(added.release.patch?.codec, 'notsotuf');
+    assert.deepEqual(added.release.warnings, []);
+  });
+});
