@@ -297,3 +297,18 @@ export function parseTargetCustom(custom: unknown, targetName?: string): TargetC
   readNotsotuf(own(custom, 'notsotuf'), 'notsotuf', out, fail);
   return out;
 }
+
+/**
+ * The `custom` of a target entry written by an earlier notsotuf version (`notsotuf` beside `user` and `tufup`),
+ * moved to the current shape (inside `tufup`), which tufup's client reads as intended; `undefined` for any other
+ * `custom` (already current, tufup's own, legacy flat or malformed: left as it is).
+ */
+export function upgradeEarlierCustom(custom: unknown): Obj | undefined {
+  if (!isObject(custom)) return undefined;
+  const keys = Object.keys(custom).sort();
+  if (keys.length !== 3 || keys[0] !== 'notsotuf' || keys[1] !== 'tufup' || keys[2] !== 'user')
+    return undefined;
+  const [tufup, notsotuf] = [own(custom, 'tufup'), own(custom, 'notsotuf')];
+  if (!isObject(tufup) || !isObject(notsotuf) || own(tufup, 'notsotuf') !== undefined) return undefined;
+  return { user: own(custom, 'user') ?? null, tufup: { ...tufup, notsotuf } };
+}

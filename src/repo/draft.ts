@@ -4,10 +4,11 @@ import {
   MetaFile,
   type Root,
   Snapshot,
-  type TargetFile,
+  TargetFile,
   Targets,
   Timestamp,
 } from '@tufjs/models';
+import { upgradeEarlierCustom } from '../core/custom-metadata.js';
 import { NotsotufError } from '../core/errors.js';
 import { expiryInDays } from '../tuf/expiry.js';
 import {
@@ -65,7 +66,10 @@ export function nextVersion<T extends Root | Targets>(
   return md;
 }
 
-/** A new targets version with `add` set and `remove` deleted. */
+/**
+ * A new targets version with `add` set and `remove` deleted. Entries in the `custom` shape of earlier notsotuf
+ * versions are moved to the current one on the way, so every re-signing repairs them for tufup clients.
+ */
 export function nextTargets(
   current: Metadata<Targets>,
   days: number,
@@ -74,6 +78,19 @@ export function nextTargets(
 ): Metadata<Targets> {
   const md = nextVersion('targets', current, days, now);
   for (const name of change.remove ?? []) delete md.signed.targets[name];
+  for (const file of Object.values(md.signed.targets)) {
+    const custom = upgradeEarlierCustom(file.unrecognizedFields['custom']);
+    if (custom) {
+      md.signed.addTarget(
+        new TargetFile({
+          path: file.path,
+          length: file.length,
+          hashes: file.hashes,
+          unrecognizedFields: { ...file.unrecognizedFields, custom: custom as never },
+        }),
+      );
+    }
+  }
   for (const file of change.add ?? []) md.signed.addTarget(file);
   return md;
 }

@@ -7,8 +7,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseTargetCustom, upgradeEarlierCustom } from '../../src/core/custom-metadata.js';
 import { isNotsotufError } from '../../src/core/errors.js';
+import { nextTargets } from '../../src/repo/draft.js';
 import { checkTufupRelease, type TufupReleaseCheck } from '../../src/repo/tufup-clients.js';
+import { parseMetadata } from '../../src/tuf/metadata.js';
 import {
   createTestRepo,
   expectCode,
@@ -122,5 +125,67 @@ describe('release add in a repository with tufup’s layout', () => {
     const added = await repo.addRelease({ bundleDir: bundle, version: '1.1.0' });
     assert.equal(added.release.patch?.codec, 'notsotuf');
     assert.deepEqual(added.release.warnings, []);
+  });
+});
+
+describe('entries in the custom shape of earlier notsotuf versions are repaired by the next targets version', () => {
+  const HASH = 'ab'.repeat(32);
+  const earlierArchive = {
+    user: { changes: ['x'] },
+    tufup: { required: true },
+    notsotuf: { tar_size: 10, tar_hash: HASH },
+  };
+  const earlierPatch = {
+    user: null,
+    tufup: { tar_size: 10, tar_hash: HASH, tar_hash_algorithm: 'sha256' },
+    notsotuf: { patch: 'bsdiff4' },
+  };
+  const tufupOwn = { user: null, tufup: { required: false } };
+  const legacyFlat = { changes: ['y'], required: true, notsotuf: 1 };
+
+  test('upgradeEarlierCustom moves notsotuf into tufup and leaves every other shape alone', () => {
+    assert.deepEqual(upgradeEarlierCustom(earlierArchive), {
+      user: { changes: ['x'] },
+      tufup: { required: true, notsotuf: { tar_size: 10, tar_hash: HASH } },
+    });
+    assert.deepEqual(upgradeEarlierCustom(earlierPatch), {
+      user: null,
+      tufup: { tar_size: 10, tar_hash: HASH, tar_hash_algorithm: 'sha256', notsotuf: { patch: 'bsdiff4' } },
+    });
+    for (const other of [tufupOwn, legacyFlat, null, 'x', { user: 1, tufup: [], notsotuf: {} }]) {
+      assert.equal(upgradeEarlierCustom(other), undefined, JSON.stringify(other));
+    }
+  });
+
+  test('nextTargets re-signs every entry in the current shape, others byte for byte as they were', () => {
+    const entry = (custom: unknown) => ({ length: 1, hashes: { sha256: HASH }, custom });
+    const current = parseMetadata(
+      'targets',
+      {
+        signed: {
+          _type: 'targets',
+          spec_version: '1.0.31',
+          version: 3,
+          expires: '2099-01-01T00:00:00Z',
+          targets: {
+            'app-1.0.tar.gz': entry(tufupOwn),
+            'app-1.1.tar.gz': entry(earlierArchive),
+            'app-1.1.patch': entry(earlierPatch),
+            'app-0.1.tar.gz': entry(legacyFlat),
+          },
+        },
+        signatures: [],
+      },
+      'test',
+    );
+    const next = nextTargets(current, 7, new Date(), {}).signed.targets;
+    const customOf = (name: string) => next[name]!.unrecognizedFields['custom'] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(customOf('app-1.1.tar.gz')).sort(), ['tufup', 'user']);
+    assert.deepEqual(Object.keys(customOf('app-1.1.patch')).sort(), ['tufup', 'user']);
+    assert.deepEqual(parseTargetCustom(customOf('app-1.1.tar.gz')), parseTargetCustom(earlierArchive));
+    assert.deepEqual(parseTargetCustom(customOf('app-1.1.patch')), parseTargetCustom(earlierPatch));
+    assert.deepEqual(customOf('app-1.0.tar.gz'), tufupOwn);
+    assert.deepEqual(customOf('app-0.1.tar.gz'), legacyFlat);
+    assert.equal(next['app-1.1.patch']!.length, 1);
   });
 });
