@@ -36,7 +36,7 @@ export interface ApplyPatchOptions {
  * their output, and they throw NotsotufError `PATCH_INVALID` on malformed input.
  */
 export interface PatchCodec {
-  /** Name stored in `custom.notsotuf.patch` and chosen with `--patch-codec`. */
+  /** Name stored in `custom.tufup.notsotuf.patch` and chosen with `--patch-codec`. */
   readonly name: string;
   /** Whether `head` (the first bytes of a patch file, at least 16 when the file is that long) is this format. */
   identify(head: Uint8Array): boolean;
