@@ -15,6 +15,11 @@ export function printResult(out: OutputOptions, json: unknown, human: () => stri
   }
 }
 
+/** Prints warnings on stderr, so that `--json` output on stdout stays one document (they are in it too). */
+export function printWarnings(warnings: readonly string[] | undefined): void {
+  for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+}
+
 /** Prints an error: code, message and hint; the stack only with --debug. */
 export function printError(out: OutputOptions, err: unknown): void {
   if (out.json) {

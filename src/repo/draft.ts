@@ -42,6 +42,8 @@ export interface Draft {
   /** Target names whose files go away with this change. */
   readonly removedTargets: { name: string; sha256: string }[];
   config?: LoadedConfig;
+  /** What the change means for clients, when less than intended (e.g. tufup clients after a gap in the chain). */
+  readonly warnings?: readonly string[];
 }
 
 /** Same metadata, next version, new expiry, no signatures: the start of every change. */

@@ -41,6 +41,8 @@ export interface PublishResult {
   /** Files written, in order. */
   readonly written: readonly string[];
   readonly removeFailures: readonly string[];
+  /** What the change means for clients, when less than intended; the CLI prints them on stderr. */
+  readonly warnings: readonly string[];
 }
 
 async function signWith(md: AnyMetadata, keyids: Iterable<string>, keystore: Keystore): Promise<void> {
@@ -180,5 +182,6 @@ export async function publishDraft(
     signing: [...reports, ...online],
     written: changes.writtenPaths,
     removeFailures,
+    warnings: draft.warnings ?? [],
   };
 }

@@ -13,7 +13,7 @@ import { tempPathFor } from '../util/atomic-write.js';
 import { type Draft, nextTargets } from './draft.js';
 import type { PublishContext } from './publish.js';
 import { makeReleasePatch } from './release-patch.js';
-import { checkTufupRelease } from './tufup-clients.js';
+import { checkTufupRelease, tufupGapWarnings } from './tufup-clients.js';
 
 export interface AddReleaseOptions {
   /** The app bundle directory to archive. */
@@ -212,12 +212,17 @@ function releaseTargets(release: Release): { name: string; sha256: string }[] {
  * Removes releases. A removed release loses its archive and its patch; the metadata stays valid, and a client
  * whose patch chain now has a gap downloads the full archive instead.
  */
-function draftRemove(ctx: PublishContext, remove: Release[], description: string): Draft {
+function draftRemove(ctx: PublishContext, app: string, remove: Release[], description: string): Draft {
   const removedTargets = remove.flatMap(releaseTargets);
   const targets = nextTargets(ctx.state.targets, ctx.config.config.expiration_days.targets, ctx.now, {
     remove: removedTargets.map((t) => t.name),
   });
-  return { description, targets, newTargetFiles: [], removedTargets };
+  const warnings = tufupGapWarnings(
+    { tufupLayout: !ctx.state.layout.consistentSnapshot, app },
+    releasesOf(ctx, app).map((r) => ({ version: r.version.normalized, hasPatch: r.patch !== undefined })),
+    new Set(remove.map((r) => r.version.normalized)),
+  );
+  return { description, targets, newTargetFiles: [], removedTargets, warnings };
 }
 
 export function draftRemoveRelease(ctx: PublishContext, version: string, platform?: string): Draft {
@@ -230,7 +235,7 @@ export function draftRemoveRelease(ctx: PublishContext, version: string, platfor
       details: { app, version: v.normalized },
     });
   }
-  return draftRemove(ctx, [release], `release remove ${app} ${v.normalized}`);
+  return draftRemove(ctx, app, [release], `release remove ${app} ${v.normalized}`);
 }
 
 /**
@@ -247,5 +252,5 @@ export function draftPruneReleases(ctx: PublishContext, keep: number, platform?:
   const releases = releasesOf(ctx, app);
   const remove = releases.slice(0, Math.max(0, releases.length - keep));
   if (remove.length === 0) return undefined;
-  return draftRemove(ctx, remove, `release prune ${app} --keep ${keep}`);
+  return draftRemove(ctx, app, remove, `release prune ${app} --keep ${keep}`);
 }

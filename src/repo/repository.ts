@@ -180,6 +180,7 @@ export class Repository {
       signing: reports,
       written: [stagingDir(this.loaded)],
       removeFailures: [],
+      warnings: draft.warnings ?? [],
     };
   }
 

@@ -47,3 +47,32 @@ export function checkTufupRelease(input: TufupReleaseCheck): string[] {
   }
   return [];
 }
+
+/** One release of an app, oldest first, as far as the gap check needs it. */
+export interface ChainLink {
+  readonly version: string;
+  readonly hasPatch: boolean;
+}
+
+/**
+ * Warnings for removing releases from the middle of an app's chain in tufup's layout: a kept release whose patch
+ * starts at a removed one is applied by tufup clients older than that one to their own tar (tufup does not check
+ * where a patch starts), which fails once before their next check downloads the full archive. Clients on the
+ * removed release itself still patch correctly, so removing only the oldest releases' base is harmless.
+ */
+export function tufupGapWarnings(
+  input: { readonly tufupLayout: boolean; readonly app: string },
+  chain: readonly ChainLink[],
+  removed: ReadonlySet<string>,
+): string[] {
+  if (!input.tufupLayout) return [];
+  const warnings: string[] = [];
+  for (let i = 2; i < chain.length; i++) {
+    const [release, base] = [chain[i]!, chain[i - 1]!];
+    if (removed.has(release.version) || !release.hasPatch || !removed.has(base.version)) continue;
+    warnings.push(
+      `${input.app} ${release.version} keeps its patch from the removed ${base.version}: tufup clients below ${base.version} that update to ${release.version} or later apply it to their own version, fail once, and download the full archive on their next check.`,
+    );
+  }
+  return warnings;
+}

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseTargetCustom, upgradeEarlierCustom } from '../../src/core/custom-metadata.js';
 import { isNotsotufError } from '../../src/core/errors.js';
 import { nextTargets } from '../../src/repo/draft.js';
-import { checkTufupRelease, type TufupReleaseCheck } from '../../src/repo/tufup-clients.js';
+import { checkTufupRelease, type TufupReleaseCheck, tufupGapWarnings } from '../../src/repo/tufup-clients.js';
 import { parseMetadata } from '../../src/tuf/metadata.js';
 import {
   createTestRepo,
@@ -187,5 +187,57 @@ describe('entries in the custom shape of earlier notsotuf versions are repaired 
     assert.deepEqual(customOf('app-1.0.tar.gz'), tufupOwn);
     assert.deepEqual(customOf('app-0.1.tar.gz'), legacyFlat);
     assert.equal(next['app-1.1.patch']!.length, 1);
+  });
+});
+
+describe('removing releases from the middle of a chain in tufup’s layout warns', () => {
+  const chain = ['1.0', '1.1', '1.2', '1.3'].map((version, i) => ({ version, hasPatch: i > 0 }));
+  const cases: [string, string[], boolean, string[]][] = [
+    ['a middle release', ['1.1'], true, ['1.2']],
+    ['the oldest release only (its clients are the base of the next patch)', ['1.0'], true, []],
+    ['the two oldest (prune --keep 2)', ['1.0', '1.1'], true, ['1.2']],
+    ['the newest release', ['1.3'], true, []],
+    ['two in the middle', ['1.1', '1.2'], true, ['1.3']],
+    ['a middle release, consistent snapshots', ['1.1'], false, []],
+  ];
+  for (const [name, removed, tufupLayout, warnedFor] of cases) {
+    test(name, () => {
+      const warnings = tufupGapWarnings({ tufupLayout, app: 'app' }, chain, new Set(removed));
+      assert.deepEqual(
+        warnings.map((w) => /^app (\S+) keeps its patch/.exec(w)?.[1]),
+        warnedFor,
+        warnings.join('\n'),
+      );
+    });
+  }
+  test('a kept release without a patch has nothing to warn about', () => {
+    const noPatch = chain.map((l) => (l.version === '1.2' ? { ...l, hasPatch: false } : l));
+    assert.deepEqual(tufupGapWarnings({ tufupLayout: true, app: 'app' }, noPatch, new Set(['1.1'])), []);
+  });
+
+  test('release remove and prune report the warning in their result', async () => {
+    const tmp = await makeTempDir('notsotuf-tufup-gap-');
+    try {
+      const r = await createTestRepo(join(tmp.dir, 'gap'), { consistentSnapshot: false });
+      const repo = await r.open();
+      for (const [i, version] of ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].entries()) {
+        await repo.addRelease({
+          bundleDir: await writeBundle(join(r.cwd, `b${i}`), { 'v.txt': version }),
+          version,
+        });
+      }
+      const removed = await repo.removeRelease('1.1.0');
+      assert.equal(removed.warnings.length, 1);
+      assert.match(
+        removed.warnings[0]!,
+        /^app 1\.2\.0 keeps its patch from the removed 1\.1\.0: tufup clients below 1\.1\.0/,
+      );
+      const pruned = await repo.pruneReleases(1);
+      assert.ok(pruned);
+      assert.equal(pruned.warnings.length, 1);
+      assert.match(pruned.warnings[0]!, /^app 1\.3\.0 keeps its patch from the removed 1\.2\.0/);
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });

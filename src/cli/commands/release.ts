@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
 import type { PublishResult } from '../../repo/publish.js';
 import { openRepository, outputOf, wholeNumber } from '../context.js';
-import { formatBytes, ProgressBar, printResult } from '../render.js';
+import { formatBytes, ProgressBar, printResult, printWarnings } from '../render.js';
 import { describePublish } from './describe.js';
 
 async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unknown> {
@@ -78,8 +78,7 @@ export function registerRelease(program: Command): void {
       });
       bars.archive.done();
       bars.patch.done();
-      // Warnings go to stderr, so that --json output stays one document (they are in it too, under release).
-      for (const w of added.warnings) process.stderr.write(`warning: ${w}\n`);
+      printWarnings(added.warnings);
       printResult(out, { ok: true, release: added, result }, () =>
         [
           `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
@@ -141,6 +140,7 @@ export function registerRelease(program: Command): void {
         platform: opts.platform,
         stage: opts.stage,
       });
+      printWarnings(result.warnings);
       printResult(out, { ok: true, result }, () => describePublish(result));
     });
 
@@ -158,6 +158,7 @@ export function registerRelease(program: Command): void {
       const out = outputOf(command);
       const repo = await openRepository(command);
       const result = await repo.pruneReleases(opts.keep, { platform: opts.platform, stage: opts.stage });
+      printWarnings(result?.warnings);
       printResult(out, { ok: true, result: result ?? null }, () =>
         result ? describePublish(result) : 'nothing to prune',
       );
