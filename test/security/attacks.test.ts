@@ -15,11 +15,7 @@ import type { ErrorCode } from '../../src/core/errors.js';
 import { type RawMember, rawTar } from '../archive/raw-tar.js';
 import { appFiles } from '../helpers/client-fixtures.js';
 import { expectCode, makeTempDir, snapshotTree } from '../helpers/repo-fixtures.js';
-import {
-  type InstalledApp,
-  type RepoSimulator,
-  startSimulator,
-} from '../helpers/repo-simulator.js';
+import { type InstalledApp, type RepoSimulator, startSimulator } from '../helpers/repo-simulator.js';
 
 let work: string;
 let cleanup: () => Promise<void>;
