@@ -91,7 +91,7 @@ export function inPlaceStrategy(options: InPlaceOptions = {}): InstallStrategy {
     install: (context) =>
       platform === 'win32'
         ? installWindows(context, purge, exclude, options.handover ?? {})
-        : new PosixInstall(context, purge, exclude).run(),
+        : installInPlaceNow(context, purge, exclude),
   };
 }
 
@@ -118,6 +118,18 @@ async function exists(path: string): Promise<boolean> {
       throw err;
     },
   );
+}
+
+/**
+ * Runs the journaled install in this process, now, whatever the platform: what the POSIX path of
+ * {@link inPlaceStrategy} does, and what the Windows hand-over helper does once the app has quit.
+ */
+export function installInPlaceNow(
+  context: InstallContext,
+  purge: boolean,
+  exclude: readonly string[],
+): Promise<InstallOutcome> {
+  return new PosixInstall(context, purge, exclude).run();
 }
 
 class PosixInstall {
@@ -251,8 +263,10 @@ class PosixInstall {
     try {
       await copyFile(from, tmp, constants.COPYFILE_EXCL);
       this.current = dest;
-      // Read-only is enough for fsync, and works whatever mode copyFile gave the copy (0o444 for a 0o444 source).
-      const fh = await open(tmp, 'r');
+      // Read-only is enough for fsync, and works whatever mode copyFile gave the copy (0o444 for a 0o444 source);
+      // Windows flushes only through a handle with write access, and the copy may carry the read-only attribute.
+      if (process.platform === 'win32') await chmod(tmp, 0o666);
+      const fh = await open(tmp, process.platform === 'win32' ? 'r+' : 'r');
       try {
         await fh.sync();
       } finally {

@@ -9,6 +9,9 @@ export {
   type ExcludeMatcherOptions,
   excludePatternSource,
 } from './exclude-pattern.js';
+export { HANDOVER_FLAG, type HelperCommand } from './handover/node-handover.js';
+export { checkHandoverPlan, type HandoverPlan } from './handover/plan.js';
+export { runHandover } from './handover/run-handover.js';
 export { BACKUP_PREFIX, DEFAULT_IN_PLACE, type InPlaceOptions, inPlaceStrategy } from './in-place.js';
 export {
   type Entry,

@@ -1,14 +1,18 @@
 /**
- * The Windows half of the in-place install. Windows refuses to replace, delete or rename over a running
- * executable or a loaded DLL, so the app cannot update itself: it writes a PowerShell script, starts it detached
- * and quits. The script waits for the app's process to exit, then, as a numbered checklist logged to a file:
- * 1. backs up the install directory (robocopy, into the hand-over directory outside the install dir);
- * 2. removes installed entries whose type changes (a file where the release has a directory, or the reverse);
- * 3. copies the release over the install directory: robocopy /E /IS /IT, retrying locked files;
- * 4. with purge, removes what the release does not have, except what the exclude patterns protect;
- *    — point of no return —
- * 5. removes the backup (best effort) and restarts the app.
- * A failure in 1–4 copies the backup back, so the app is as it was; the script exits non-zero either way.
+ * The Windows half of the in-place install. Windows refuses to replace or delete a running executable or a loaded
+ * DLL, so the app cannot finish updating itself: it starts a helper process and quits, and the helper installs
+ * once the app has exited. Two helpers:
+ * - `node` (the default): the app's own runtime runs notsotuf's journaled in-place install, the same code as on
+ *   every other platform (see `handover/`). Nothing beyond the app's runtime is needed.
+ * - `powershell` (opt-in, and what `elevate` uses, since a UAC prompt needs Windows' shell): a PowerShell script
+ *   that waits for the process to exit, then, as a numbered checklist logged to a file:
+ *   1. backs up the install directory (robocopy, into the hand-over directory outside the install dir);
+ *   2. removes installed entries whose type changes (a file where the release has a directory, or the reverse);
+ *   3. copies the release over the install directory: robocopy /E /IS /IT, retrying locked files;
+ *   4. with purge, removes what the release does not have, except what the exclude patterns protect;
+ *      — point of no return —
+ *   5. removes the backup (best effort) and restarts the app.
+ *   A failure in 1–4 copies the backup back, so the app is as it was; the script exits non-zero either way.
  *
  * Why not `robocopy /MIR /XD … /XF …`: robocopy's excludes also skip those names when copying, so a release that
  * ships `app.log` or a `logs` folder would be installed incomplete, and /XD takes no wildcards. Instead robocopy
@@ -24,24 +28,31 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { ALWAYS_EXCLUDED, excludePatternSource, literalPathSource } from './exclude-pattern.js';
+import { type HelperCommand, writeNodeHandover } from './handover/node-handover.js';
+import { HANDOVER_EXIT, type RestartCommand } from './handover/plan.js';
 import type { Handover } from './strategy.js';
 import { powerShellLiteral, windowsCommandLine } from './windows-quote.js';
 
-/** The app to start once the install is done (or rolled back). */
-export interface RestartCommand {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly cwd?: string;
-}
+export type { RestartCommand };
+export { HANDOVER_EXIT };
 
 /** How the hand-over runs; every field has a default. */
 export interface WindowsHandoverOptions {
+  /** Which helper finishes the install: the app's own runtime (`node`, default) or a PowerShell script. */
+  readonly helper?: 'node' | 'powershell';
+  /** Node helper: start the app's own executable with `--notsotuf-handover` (default for single-executable apps). */
+  readonly selfLaunch?: boolean;
+  /** Node helper: the command that runs the helper, instead of this process's runtime (the plan path is appended). */
+  readonly helperCommand?: HelperCommand;
   /** The process to wait for; default the current one. */
   readonly pid?: number;
   /** Default `notsotuf-handover.log` beside the script. */
   readonly logFile?: string;
   readonly restart?: RestartCommand;
-  /** Run the script elevated (UAC prompt), for an install dir the user may not write, e.g. Program Files. */
+  /**
+   * Run the hand-over elevated (UAC prompt), for an install dir the user may not write, e.g. Program Files. Uses the
+   * PowerShell helper, whichever `helper` says.
+   */
   readonly elevate?: boolean;
   /** Hide the PowerShell window; default true. */
   readonly hidden?: boolean;
@@ -73,9 +84,6 @@ export const DEFAULT_WINDOWS_HANDOVER = {
   scriptName: 'notsotuf-handover.ps1',
   logName: 'notsotuf-handover.log',
 } as const;
-
-/** Exit codes of the script. */
-export const HANDOVER_EXIT = { installed: 0, rolledBack: 1, rollbackFailed: 2, appStillRunning: 3 } as const;
 
 const SCRIPT_BODY = String.raw`
 $ErrorActionPreference = 'Stop'
@@ -328,24 +336,34 @@ export interface WriteWindowsHandoverOptions
 }
 
 /**
- * Writes the hand-over script into `options.dir` and returns the {@link Handover}; `start()` launches it detached
- * and hidden, and the app should exit right after.
- * @throws NotsotufError INVALID_ARGUMENT (see {@link buildWindowsHandoverScript}), IO_ERROR; `start()` throws
- *   INSTALL_FAILED when PowerShell cannot be started.
+ * Writes the hand-over (the node helper's plan, or the PowerShell script) into `options.dir` and returns the
+ * {@link Handover}; `start()` launches the helper detached and hidden, and the app should exit right after.
+ * @throws NotsotufError INVALID_ARGUMENT (a bad pid, timeout or exclude pattern), IO_ERROR, INSTALL_FAILED (the
+ *   helper cannot be prepared); `start()` throws INSTALL_FAILED when the helper cannot be started.
  */
 export async function writeWindowsHandover(options: WriteWindowsHandoverOptions): Promise<Handover> {
-  const scriptPath = join(options.dir, DEFAULT_WINDOWS_HANDOVER.scriptName);
   const logFile = options.logFile ?? join(options.dir, DEFAULT_WINDOWS_HANDOVER.logName);
-  const script = buildWindowsHandoverScript({ ...options, logFile, backupDir: join(options.dir, 'backup') });
-  for (const dir of [options.dir, dirname(logFile)]) {
-    await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-      throw new NotsotufError('IO_ERROR', `Could not create the directory ${dir} for the hand-over.`, {
-        cause: err,
-        path: dir,
-        hint: 'Check that the directory is writable and that the disk is not full.',
-      });
+  await makeDirs([options.dir, dirname(logFile)]);
+  if ((options.helper ?? 'node') === 'node' && !options.elevate) {
+    return writeNodeHandover({
+      dir: options.dir,
+      pid: options.pid,
+      waitTimeoutSeconds: options.waitTimeoutSeconds ?? DEFAULT_WINDOWS_HANDOVER.waitTimeoutSeconds,
+      sourceDir: options.sourceDir,
+      installDir: options.installDir,
+      purge: options.purge,
+      exclude: options.exclude,
+      version: options.version || 'unknown',
+      logFile,
+      retryCount: DEFAULT_WINDOWS_HANDOVER.retryCount,
+      retryWaitSeconds: DEFAULT_WINDOWS_HANDOVER.retryWaitSeconds,
+      ...(options.restart ? { restart: options.restart } : {}),
+      ...(options.selfLaunch === undefined ? {} : { selfLaunch: options.selfLaunch }),
+      ...(options.helperCommand ? { helper: options.helperCommand } : {}),
     });
   }
+  const scriptPath = join(options.dir, DEFAULT_WINDOWS_HANDOVER.scriptName);
+  const script = buildWindowsHandoverScript({ ...options, logFile, backupDir: join(options.dir, 'backup') });
   // A BOM: Windows PowerShell 5.1 reads a .ps1 without one in the ANSI code page, which garbles non-ASCII paths.
   await writeFileAtomic(scriptPath, `\uFEFF${script}`, 0o644);
   const { command, args } = handoverCommand(scriptPath, logFile, options);
@@ -371,4 +389,16 @@ export async function writeWindowsHandover(options: WriteWindowsHandoverOptions)
         });
       }),
   };
+}
+
+async function makeDirs(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+      throw new NotsotufError('IO_ERROR', `Could not create the directory ${dir} for the hand-over.`, {
+        cause: err,
+        path: dir,
+        hint: 'Check that the directory is writable and that the disk is not full.',
+      });
+    });
+  }
 }

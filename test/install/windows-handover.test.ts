@@ -247,7 +247,7 @@ describe('Windows hand-over launch', () => {
       setImmediate(() => child.emit('spawn'));
       return child as unknown as ReturnType<SpawnFunction>;
     };
-    const handover = await writeWindowsHandover({ ...BASE, dir: root, spawnProcess });
+    const handover = await writeWindowsHandover({ ...BASE, helper: 'powershell', dir: root, spawnProcess });
     await handover.start();
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0]?.options, { detached: true, windowsHide: true, stdio: 'ignore' });
@@ -265,7 +265,12 @@ describe('Windows hand-over launch', () => {
       );
       return child as unknown as ReturnType<SpawnFunction>;
     };
-    const handover = await writeWindowsHandover({ ...BASE, dir: join(root, 'fail'), spawnProcess });
+    const handover = await writeWindowsHandover({
+      ...BASE,
+      helper: 'powershell',
+      dir: join(root, 'fail'),
+      spawnProcess,
+    });
     await assert.rejects(handover.start(), (e: unknown) => isNotsotufError(e, 'INSTALL_FAILED'));
   });
 
@@ -279,7 +284,11 @@ describe('Windows hand-over launch', () => {
       platform: 'win32',
       purge: true,
       exclude: ['logs'],
-      handover: { pid: 777, restart: { command: join(installDir, 'app.exe'), args: [] } },
+      handover: {
+        helper: 'powershell',
+        pid: 777,
+        restart: { command: join(installDir, 'app.exe'), args: [] },
+      },
     });
     assert.equal(strategy.name, 'in-place');
     const outcome = await strategy.install({
