@@ -10,19 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  lstat,
-  mkdir,
-  mkdtemp,
-  open,
-  rename,
-  rm,
-  rmdir,
-  symlink,
-  unlink,
-} from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, rename, rm, rmdir, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
@@ -31,6 +19,7 @@ import { type Entry, planInPlace } from './in-place-plan.js';
 import { undoneInstallError } from './install-errors.js';
 import type { InstallContext, InstallOutcome, InstallStrategy } from './strategy.js';
 import { scanTree } from './tree-scan.js';
+import { openForFlush } from './versioned/durable-fs.js';
 import { type WindowsHandoverOptions, writeWindowsHandover } from './windows-handover.js';
 
 /** Options for {@link inPlaceStrategy}. */
@@ -263,10 +252,7 @@ class PosixInstall {
     try {
       await copyFile(from, tmp, constants.COPYFILE_EXCL);
       this.current = dest;
-      // Read-only is enough for fsync, and works whatever mode copyFile gave the copy (0o444 for a 0o444 source);
-      // Windows flushes only through a handle with write access, and the copy may carry the read-only attribute.
-      if (process.platform === 'win32') await chmod(tmp, 0o666);
-      const fh = await open(tmp, process.platform === 'win32' ? 'r+' : 'r');
+      const fh = await openForFlush(tmp);
       try {
         await fh.sync();
       } finally {

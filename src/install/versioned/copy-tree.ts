@@ -11,6 +11,7 @@ import { chmod, copyFile, mkdir, open, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
 import { scanTree } from '../tree-scan.js';
+import { openForFlush } from './durable-fs.js';
 
 /** The mode of a version directory itself: the entry point may run as another user than the installer. */
 export const VERSION_DIR_MODE = 0o755;
@@ -22,17 +23,14 @@ function checkAborted(signal: AbortSignal | undefined): void {
     throw new NotsotufError('ABORTED', 'The install was cancelled.', { cause: signal.reason });
 }
 
-/** Gives a directory its final mode, then fsyncs it (through one handle, so a mode without `r` cannot stop it). */
+/**
+ * Gives a directory its final mode, then fsyncs it (through one handle, so a mode without `r` cannot stop it).
+ * Windows has no directory fsync (see fsyncDir), and its directory handles are read-only, which cannot change
+ * attributes: only the mode is set there, by path.
+ */
 async function finishDir(path: string, mode: number): Promise<void> {
-  // Windows cannot open a directory (and NTFS journals directory changes itself): only the mode is set there.
-  const fh = await open(path, 'r').catch((err: unknown) => {
-    if (process.platform === 'win32') return undefined;
-    throw err;
-  });
-  if (fh === undefined) {
-    await chmod(path, mode);
-    return;
-  }
+  if (process.platform === 'win32') return chmod(path, mode);
+  const fh = await open(path, 'r');
   try {
     await fh.chmod(mode);
     await fh.sync();
@@ -59,7 +57,7 @@ export async function copyTreeDurably(from: string, to: string, signal?: AbortSi
     else if (entry.type === 'symlink') await symlink(entry.linkTarget as string, dest);
     else {
       await copyFile(abs(from, entry.path), dest, constants.COPYFILE_EXCL);
-      const fh = await open(dest, 'r'); // read-only is enough for fchmod and fsync
+      const fh = await openForFlush(dest);
       try {
         await fh.chmod(entry.mode & 0o777);
         await fh.sync();

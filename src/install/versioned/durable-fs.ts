@@ -2,7 +2,7 @@
  * The few file-system operations the versioned layout builds on, made durable: a rename or a new file is only
  * safe across a power loss once its directory has been fsynced too, and Windows needs its renames retried.
  */
-import { chmod, lstat, open, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, type FileHandle, lstat, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -13,18 +13,25 @@ export function hasErrno(err: unknown, ...codes: string[]): boolean {
 }
 
 /**
- * fsyncs a directory so that the entries created, renamed or removed in it survive a crash. Windows cannot open
- * a directory for fsync (EISDIR/EPERM; NTFS journals its directory changes anyway), and some file systems reject
- * it with EINVAL; both are not errors here.
+ * Opens a file to flush it (and change its mode through the handle). POSIX: read-only, which fsync and fchmod
+ * accept whatever the file's mode. Windows: FlushFileBuffers and attribute changes through a handle need write
+ * access (a read-only handle fails with EPERM), so the file is opened for writing, after its read-only attribute
+ * is cleared: a copy of a read-only file carries it, and would refuse the open.
+ */
+export async function openForFlush(path: string): Promise<FileHandle> {
+  if (process.platform !== 'win32') return open(path, 'r');
+  await chmod(path, 0o666);
+  return open(path, 'r+');
+}
+
+/**
+ * fsyncs a directory so that the entries created, renamed or removed in it survive a crash. Some file systems
+ * reject it (EINVAL, ENOTSUP, EPERM); that is not an error here. Windows has no directory fsync: Node opens a
+ * directory there, but FlushFileBuffers refuses its read-only handle, and NTFS journals directory changes itself.
  */
 export async function fsyncDir(path: string): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    if (process.platform === 'win32' && hasErrno(err, 'EISDIR', 'EPERM', 'EACCES')) return;
-    throw err;
-  }
+  if (process.platform === 'win32') return;
+  const fh = await open(path, 'r');
   try {
     await fh.sync();
   } catch (err) {
