@@ -4,10 +4,6 @@
  * /dev/null and stdout/stderr go to files, read back when the process ends (a detached child holding them never
  * keeps a test waiting). Work directories live on the prefix's C: drive, so the code under test gets real Windows
  * paths with a space in them (`C:\notsotuf tests\…`); the test itself reads and asserts through their Linux paths.
- *
- * TODO(issue 17, Test C): the hand-over of a running app (the files of its running executable replaced once it
- * quits, then the app restarted) goes into test/windows/handover.wine.ts, built on WineWorkDir below, by the author
- * of the node-helper hand-over (src/install/handover/); see test/windows/README.md.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
@@ -58,6 +54,12 @@ export function windowsPath(linuxPath: string): string {
   return drive + rest.replaceAll('/', '\\');
 }
 
+/** The Linux path of the lane's node.exe (an app may ship a copy of it as its own runtime). */
+export const nodeExePath = (): string => lane().nodeExe;
+
+/** The `file:` URL node.exe imports a built module by, e.g. `distModule('client/index.js')`. */
+export const distModule = (rel: string): string => `file:///Z:${PROJECT}/dist/${rel}`;
+
 /** The built CLI and the test dir, as node.exe sees them. */
 export const DIST_CLI = windowsPath(`${PROJECT}/dist/cli/main.js`);
 export const testFile = (name: string): string => windowsPath(`${PROJECT}/test/windows/${name}`);
@@ -102,8 +104,13 @@ export class WineWorkDir {
 
   /** `node.exe args…` under Wine, with the fetch preload and NODE_SKIP_PLATFORM_CHECK (Wine is not a Windows node supports). */
   node(args: readonly string[], options: WineRunOptions = {}): Promise<WineResult> {
+    return this.app(lane().nodeExe, args, options);
+  }
+
+  /** Like {@link node}, with another copy of node.exe (`exe`, a Windows or Linux path): an app's own runtime. */
+  app(exe: string, args: readonly string[], options: WineRunOptions = {}): Promise<WineResult> {
     const env = { NODE_SKIP_PLATFORM_CHECK: '1', NODE_OPTIONS: `--import=${FETCH_PRELOAD}`, ...options.env };
-    return this.run([lane().nodeExe, ...args], { ...options, env });
+    return this.run([exe, ...args], { ...options, env });
   }
 
   /**
