@@ -277,6 +277,16 @@ describe('docs/quickstart.md, executed', { timeout: 120_000 }, () => {
     assert.deepEqual(await readdir(join(work, 'installed', 'my-app-cache', 'targets')), [
       'my_app-1.1.0.tar.gz',
     ]);
+
+    // With the update server down, the app still starts: the check fails, is reported, and the app goes on.
+    for (const child of background) child.kill('SIGTERM');
+    await Promise.all(background.map((c) => (c.exitCode === null ? once(c, 'close') : undefined)));
+    const appLine = lines.filter((line) => /^node\s/.test(line)).at(-1)!;
+    const offline = await runLine(appLine, work, exports);
+    assertLineOk(offline);
+    assert.match(offline.stdout, /^my_app 1\.1\.0$/m);
+    assert.match(offline.stderr, /^update check failed: /m);
+    assert.doesNotMatch(offline.stderr, /\n\s+at /, 'no stack trace');
   });
 
   /** Starts the page's `notsotuf serve` line in the background and waits until it listens. */
