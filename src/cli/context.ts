@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { NotsotufError } from '../core/errors.js';
 import type { Repository } from '../repo/repository.js';
 import {
   chainPassphraseProviders,
@@ -9,6 +8,7 @@ import {
 } from '../tuf/passphrase.js';
 import { ttyPassphraseProvider } from './passphrase-prompt.js';
 import type { OutputOptions } from './render.js';
+import { usageError } from './usage-error.js';
 
 /** Options every command accepts (declared on the root program). */
 export interface GlobalOptions {
@@ -58,10 +58,7 @@ export function wholeNumber(name: string, min = 0): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-      throw new NotsotufError(
-        'INVALID_ARGUMENT',
-        `${name} must be a whole number of at least ${min}, not "${value}".`,
-      );
+      throw usageError(`${name} must be a whole number of at least ${min}, not "${value}".`);
     }
     return n;
   };

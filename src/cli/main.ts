@@ -3,6 +3,7 @@ import { CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { buildProgram, packageVersion } from './program.js';
 import { printError } from './render.js';
+import { UsageError } from './usage-error.js';
 
 /** The CLI entry: the only place that decides exit codes. */
 async function main(argv: string[]): Promise<number> {
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     printError({ json, debug }, err);
-    return EXIT.FAILURE;
+    return err instanceof UsageError ? EXIT.USAGE : EXIT.FAILURE;
   }
 }
 

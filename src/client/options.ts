@@ -22,8 +22,8 @@ export interface ClientOptions {
   readonly targetsUrl?: string;
   /** Several copies of the repository, tried in order. */
   readonly mirrors?: readonly Mirror[];
-  /** The root.json the app bundles (its bytes, or a file to read them from): the trust anchor. */
-  readonly trustedRoot: Uint8Array | { readonly path: string };
+  /** The root.json the app bundles (its bytes, or the path of a file to read them from): the trust anchor. */
+  readonly trustedRoot: Uint8Array | string | { readonly path: string };
   /** Default `final`. */
   readonly channel?: Channel;
   /** Jump over releases marked required (tufup's `ignore_required`). Default false. */

@@ -135,6 +135,14 @@ async function commit(scratch: string, cacheDir: string, roots: Map<number, Buff
   }
 }
 
+function wrongRootError(error: NotsotufError): NotsotufError {
+  return new NotsotufError(error.code, error.message, {
+    cause: error,
+    details: { ...error.details, firstContact: true },
+    hint: 'This app has not verified this repository before, so it most likely bundles the root.json of another repository: bundle this repository’s metadata/1.root.json (or its current root.json) as the trusted root. Nothing was installed.',
+  });
+}
+
 /**
  * Refreshes the trusted metadata (root rotation, timestamp, snapshot, targets) and returns the verified target
  * list. Throws NotsotufError: METADATA_EXPIRED, METADATA_ROLLBACK, METADATA_SIGNATURE_INVALID, METADATA_INVALID,
@@ -158,11 +166,15 @@ export async function refreshTrustedMetadata(options: TrustedMetadataOptions): P
       fetcher: recordingFetcher(options.fetcher, roots),
       config: { ...options.limits },
     });
+    // No timestamp yet: this client never verified this repository, so a signature mismatch most likely means
+    // that the app bundles another repository's root.json, not that someone tampers with this one.
+    const firstContact = (await readOptional(join(options.metadataDir, 'timestamp.json'))) === undefined;
     try {
       await updater.refresh();
     } catch (err) {
       await commit(scratch, options.metadataDir, roots).catch(() => {});
-      throw fromTufError(err, 'refresh', options.fetcher.lastFailure);
+      const error = fromTufError(err, 'refresh', options.fetcher.lastFailure);
+      throw firstContact && error.code === 'METADATA_SIGNATURE_INVALID' ? wrongRootError(error) : error;
     }
     await commit(scratch, options.metadataDir, roots);
     const targets = verifiedTargets(updater).targets;

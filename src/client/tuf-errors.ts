@@ -41,11 +41,18 @@ export function fromTufError(
 ): NotsotufError {
   if (err instanceof NotsotufError) return err;
   if (err instanceof DownloadHTTPError) {
-    return new NotsotufError('DOWNLOAD_FAILED', `The server answered HTTP ${err.statusCode}.`, {
-      cause: err,
-      hint: HINTS.DOWNLOAD_FAILED,
-      details: { status: err.statusCode },
-    });
+    // Our fetcher throws this for a file no mirror has; its own error names the URL and says what to check.
+    if (fetchFailure && err.message.startsWith(`${String(fetchFailure.details['url'])}:`))
+      return fetchFailure;
+    return new NotsotufError(
+      'DOWNLOAD_FAILED',
+      `The server answered HTTP ${err.statusCode}: ${err.message}`,
+      {
+        cause: err,
+        hint: HINTS.DOWNLOAD_FAILED,
+        details: { status: err.statusCode },
+      },
+    );
   }
   const text = err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err);
   if (fetchFailure && /NotsotufError|Unable to load/.test(text) && text.includes(fetchFailure.message)) {

@@ -57,6 +57,7 @@ export type ErrorCode =
   | 'DOWNLOAD_TOO_LARGE'
   | 'TARGET_VERIFY_FAILED'
   | 'UPDATE_NOT_CHECKED'
+  | 'APP_NOT_FOUND'
   | 'CACHE_LOCKED'
   // archives being extracted
   | 'ARCHIVE_INVALID'

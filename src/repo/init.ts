@@ -1,6 +1,7 @@
 import { access, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
+import { validateAppName } from '../core/target-name.js';
 import { expiryInDays } from '../tuf/expiry.js';
 import { type KeyEntry, Keystore } from '../tuf/keystore.js';
 import {
@@ -72,6 +73,7 @@ export function defaultKeyNames(role: RoleName, count: number): string[] {
  * Throws CONFIG_EXISTS, REPO_EXISTS, CONFIG_INVALID, PASSPHRASE_REQUIRED, IO_ERROR.
  */
 export async function initRepository(options: InitOptions): Promise<InitResult> {
+  validateAppName(options.appName);
   const cwd = options.cwd ?? process.cwd();
   const configPath = resolve(cwd, options.configPath ?? CONFIG_FILE_NAME);
   const thresholds = { ...DEFAULT_CONFIG.thresholds, ...options.thresholds };

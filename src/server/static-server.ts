@@ -111,6 +111,9 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
  */
 export async function serveDirectory(options: ServeOptions): Promise<RunningServer> {
   const root = await realpath(options.root);
+  if (!(await stat(root)).isDirectory()) {
+    throw Object.assign(new Error(`${options.root} is not a directory`), { code: 'ENOTDIR' });
+  }
   const server = createServer((req, res) => {
     handle(root, req, res).then(
       (status) =>

@@ -167,15 +167,24 @@ describe('init options', { timeout: 150_000 }, () => {
     await cli(['--config', 'other.json', 'verify'], { cwd });
   });
 
-  test('a bad --threshold exits 1 with INVALID_ARGUMENT and creates nothing', async () => {
+  test('a bad --threshold is bad usage: exit 64, INVALID_ARGUMENT, nothing created', async () => {
     const cwd = await tempDir();
     const r = await runCli(['init', '--app', 'demo_app', '--unencrypted', '--threshold', 'root=x'], { cwd });
-    assertExit(r, 1);
+    assertExit(r, 64);
     assert.match(r.stderr, /error INVALID_ARGUMENT: --threshold takes role=number, not "root=x"/);
     assert.deepEqual(await readdir(cwd), []);
     const json = await runCli(['--json', 'init', '--app', 'demo_app', '--threshold', 'bogus=1'], { cwd });
-    assertExit(json, 1);
+    assertExit(json, 64);
     assert.equal(json.json<JsonError>().error.code, 'INVALID_ARGUMENT');
+  });
+
+  test('an invalid --app is bad usage: exit 64, APP_NAME_INVALID naming the name (no config blamed), nothing created', async () => {
+    const cwd = await tempDir();
+    const r = await runCli(['init', '--app', 'my app', '--unencrypted'], { cwd });
+    assertExit(r, 64);
+    assert.match(r.stderr, /^error APP_NAME_INVALID: Invalid app name "my app"/m);
+    assert.doesNotMatch(r.stderr, /notsotuf\.json|config/i);
+    assert.deepEqual(await readdir(cwd), []);
   });
 
   test('init twice: CONFIG_EXISTS, nothing changed', async () => {
@@ -191,7 +200,7 @@ describe('init options', { timeout: 150_000 }, () => {
     const cwd = await tempDir();
     const r = await runCli(['init', '--unencrypted'], { cwd, stdin: 'open-pipe', timeoutMs: 15_000 });
     assert.equal(r.timedOut, false);
-    assertExit(r, 1);
+    assertExit(r, 64);
     assert.match(r.stderr, /error INVALID_ARGUMENT: The app name is missing/);
     assert.deepEqual(await readdir(cwd), []);
   });

@@ -115,18 +115,19 @@ describe('keys and thresholds across runs', { timeout: 180_000 }, () => {
   });
 
   test('bad key changes fail with their codes', async () => {
-    const cases: [string[], string][] = [
-      [['keys', 'add', 'root', 'nope'], 'KEY_NOT_FOUND'],
-      [['keys', 'add', 'wizard', 'k2'], 'INVALID_ARGUMENT'],
-      [['keys', 'revoke', 'targets', 'k2'], 'KEY_NOT_IN_ROLE'],
-      [['threshold', 'set', 'root', '0'], 'INVALID_ARGUMENT'],
-      [['threshold', 'set', 'root', '1'], 'INVALID_ARGUMENT'],
-      [['threshold', 'set', 'targets', '2'], 'THRESHOLD_INVALID'],
+    // Exit 64 for bad usage (an unknown role, a malformed number), 1 for what the repository refuses.
+    const cases: [string[], string, number][] = [
+      [['keys', 'add', 'root', 'nope'], 'KEY_NOT_FOUND', 1],
+      [['keys', 'add', 'wizard', 'k2'], 'INVALID_ARGUMENT', 64],
+      [['keys', 'revoke', 'targets', 'k2'], 'KEY_NOT_IN_ROLE', 1],
+      [['threshold', 'set', 'root', '0'], 'INVALID_ARGUMENT', 64],
+      [['threshold', 'set', 'root', '1'], 'INVALID_ARGUMENT', 1],
+      [['threshold', 'set', 'targets', '2'], 'THRESHOLD_INVALID', 1],
     ];
     const before = await treeSnapshot(cwd);
-    for (const [args, code] of cases) {
+    for (const [args, code, exit] of cases) {
       const r = await runCli(['--json', ...args], { cwd });
-      assertExit(r, 1, args.join(' '));
+      assertExit(r, exit, args.join(' '));
       assert.equal(r.json<{ error: { code: string } }>().error.code, code, args.join(' '));
     }
     assert.deepEqual(await treeSnapshot(cwd), before);

@@ -154,19 +154,24 @@ describe('release commands', { timeout: 180_000 }, () => {
 
   test('refusals: bad version, existing and lower versions, bad --meta; nothing written', async () => {
     const before = await treeSnapshot(cwd);
-    const cases: [string[], string][] = [
-      [['release', 'add', join(ws, '1.2.0'), '--version', 'one.two'], 'VERSION_INVALID'],
-      [['release', 'add', join(ws, '1.2.0'), '--version', '1.1.0'], 'RELEASE_EXISTS'],
-      [['release', 'add', join(ws, '1.2.0'), '--version', '0.9'], 'VERSION_NOT_NEWER'],
-      [['release', 'add', join(ws, '1.2.0'), '--version', '1.2.0', '--meta', '{oops'], 'INVALID_ARGUMENT'],
-      [['release', 'add', join(ws, 'missing'), '--version', '1.2.0'], 'BUNDLE_INVALID'],
-      [['release', 'remove', '1.0.0'], 'RELEASE_NOT_FOUND'],
-      [['release', 'remove', 'x.y'], 'VERSION_INVALID'],
-      [['release', 'prune', '--keep', '0'], 'INVALID_ARGUMENT'],
+    // Exit 64 for bad usage (malformed --meta JSON, a --keep below 1), 1 for what the repository refuses.
+    const cases: [string[], string, number][] = [
+      [['release', 'add', join(ws, '1.2.0'), '--version', 'one.two'], 'VERSION_INVALID', 1],
+      [['release', 'add', join(ws, '1.2.0'), '--version', '1.1.0'], 'RELEASE_EXISTS', 1],
+      [['release', 'add', join(ws, '1.2.0'), '--version', '0.9'], 'VERSION_NOT_NEWER', 1],
+      [
+        ['release', 'add', join(ws, '1.2.0'), '--version', '1.2.0', '--meta', '{oops'],
+        'INVALID_ARGUMENT',
+        64,
+      ],
+      [['release', 'add', join(ws, 'missing'), '--version', '1.2.0'], 'BUNDLE_INVALID', 1],
+      [['release', 'remove', '1.0.0'], 'RELEASE_NOT_FOUND', 1],
+      [['release', 'remove', 'x.y'], 'VERSION_INVALID', 1],
+      [['release', 'prune', '--keep', '0'], 'INVALID_ARGUMENT', 64],
     ];
-    for (const [args, code] of cases) {
+    for (const [args, code, exit] of cases) {
       const r = await runCli(['--json', ...args], { cwd });
-      assertExit(r, 1, args.join(' '));
+      assertExit(r, exit, args.join(' '));
       assert.equal(r.json<{ error: { code: string } }>().error.code, code, args.join(' '));
     }
     assert.deepEqual(await treeSnapshot(cwd), before);

@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeBundle, tempDir } from './files.js';
-import { CLI_PATH, cli } from './run-cli.js';
+import { assertExit, CLI_PATH, cli, runCli } from './run-cli.js';
 
 describe('notsotuf serve (a real process on 127.0.0.1)', () => {
   let cwd: string;
@@ -65,5 +65,20 @@ describe('notsotuf serve (a real process on 127.0.0.1)', () => {
       assert.equal(r.status, 404, path);
       assert.doesNotMatch(await r.text(), /not served/);
     }
+  });
+
+  test('a busy port and a missing directory each get their own message (exit 1)', async () => {
+    const port = new URL(base).port;
+    const busy = await runCli(['serve', join(cwd, 'repository'), '--port', port], { cwd });
+    assertExit(busy, 1, 'serve on a busy port');
+    assert.match(
+      busy.stderr,
+      new RegExp(`error IO_ERROR: Cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+    );
+    assert.match(busy.stderr, /hint: Pick another --port/);
+    const missing = await runCli(['serve', join(cwd, 'no-such-dir')], { cwd });
+    assertExit(missing, 1, 'serve a missing directory');
+    assert.match(missing.stderr, /error IO_ERROR: Cannot serve .*no-such-dir: it is not a directory/);
+    assert.doesNotMatch(missing.stderr, /port|:0\b/);
   });
 });

@@ -1,9 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { NotsotufError } from '../../core/errors.js';
+import { validateAppName } from '../../core/target-name.js';
 import { isRoleName, type RoleName } from '../../tuf/role-names.js';
 import { collect, globalsOf, outputOf, passphraseFor } from '../context.js';
 import { printResult } from '../render.js';
+import { asUsage, UsageError, usageError } from '../usage-error.js';
 
 /** Parses `role=n` pairs (`--expires timestamp=2`). */
 export function roleNumbers(option: string, pairs: string[] | undefined): Partial<Record<RoleName, number>> {
@@ -11,7 +12,7 @@ export function roleNumbers(option: string, pairs: string[] | undefined): Partia
   for (const pair of pairs ?? []) {
     const m = /^([a-z]+)=(\d+)$/.exec(pair);
     if (!m || !isRoleName(m[1]!)) {
-      throw new NotsotufError('INVALID_ARGUMENT', `${option} takes role=number, not "${pair}".`, {
+      throw new UsageError('INVALID_ARGUMENT', `${option} takes role=number, not "${pair}".`, {
         hint: `Example: ${option} timestamp=2 (roles: root, targets, snapshot, timestamp).`,
       });
     }
@@ -48,8 +49,9 @@ export function registerInit(program: Command): void {
       const g = globalsOf(command);
       const appName = opts.app ?? (await askAppName());
       if (!appName) {
-        throw new NotsotufError('INVALID_ARGUMENT', 'The app name is missing.', { hint: 'Pass --app NAME.' });
+        throw usageError('The app name is missing.', 'Pass --app NAME.');
       }
+      asUsage(() => validateAppName(appName));
       // The global --keys-dir names, for init, the directory the new keys go in.
       const keysDir = g.keysDir?.[0] ?? 'keystore';
       const { initRepository } = await import('../../repo/init.js');

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { NotsotufError } from '../../core/errors.js';
 import { isRoleName, type RoleName } from '../../tuf/role-names.js';
 import { openRepository, outputOf, wholeNumber } from '../context.js';
 import { printResult } from '../render.js';
+import { UsageError } from '../usage-error.js';
 import { describePublish } from './describe.js';
 
 /** Parses a role argument with a clear error. */
 export function roleArg(value: string): RoleName {
   if (!isRoleName(value)) {
-    throw new NotsotufError('INVALID_ARGUMENT', `Unknown role "${value}".`, {
+    throw new UsageError('INVALID_ARGUMENT', `Unknown role "${value}".`, {
       hint: 'Roles are root, targets, snapshot and timestamp.',
     });
   }

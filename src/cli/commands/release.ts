@@ -4,11 +4,12 @@ import { NotsotufError } from '../../core/errors.js';
 import type { PublishResult } from '../../repo/publish.js';
 import { openRepository, outputOf, wholeNumber } from '../context.js';
 import { formatBytes, ProgressBar, printResult, printWarnings } from '../render.js';
+import { UsageError, usageError } from '../usage-error.js';
 import { describePublish } from './describe.js';
 
 async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unknown> {
   if (opts.meta !== undefined && opts.metaFile !== undefined) {
-    throw new NotsotufError('INVALID_ARGUMENT', 'Give either --meta or --meta-file, not both.');
+    throw usageError('Give either --meta or --meta-file, not both.');
   }
   const source =
     opts.meta ??
@@ -24,7 +25,7 @@ async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unk
   try {
     return JSON.parse(source);
   } catch (err) {
-    throw new NotsotufError('INVALID_ARGUMENT', 'The release metadata is not valid JSON.', {
+    throw new UsageError('INVALID_ARGUMENT', 'The release metadata is not valid JSON.', {
       cause: err,
       hint: `Example: --meta '{"changes": ["fixed the login bug"]}'`,
     });

@@ -3,6 +3,35 @@ import { NotsotufError } from '../../core/errors.js';
 import { outputOf, wholeNumber } from '../context.js';
 import { printResult } from '../render.js';
 
+/** Says which of the two things that can go wrong went wrong: the directory, or the address. */
+function serveError(err: unknown, repoDir: string, host: string, port: number): NotsotufError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new NotsotufError('IO_ERROR', `Cannot serve ${repoDir}: it is not a directory.`, {
+      cause: err,
+      path: repoDir,
+      hint: 'Pass the repository directory (the one that holds metadata/ and targets/).',
+    });
+  }
+  const where = `${host}:${port}`;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const why = {
+      EADDRINUSE: 'is in use',
+      EACCES: 'needs more privileges',
+      EADDRNOTAVAIL: 'is not an address of this machine',
+    }[code];
+    return new NotsotufError('IO_ERROR', `Cannot listen on ${where}: the address ${why}.`, {
+      cause: err,
+      hint: 'Pick another --port (or leave it out for any free port), or another --host.',
+    });
+  }
+  return new NotsotufError('IO_ERROR', `Could not serve ${repoDir} on ${where}.`, {
+    cause: err,
+    path: repoDir,
+    hint: 'Check that the directory can be read and that the address is free.',
+  });
+}
+
 /** `notsotuf serve`: a static server for a repository directory, for development and tests. */
 export function registerServe(program: Command): void {
   program
@@ -26,11 +55,7 @@ export function registerServe(program: Command): void {
             }
           : {}),
       }).catch((err: unknown) => {
-        throw new NotsotufError('IO_ERROR', `Could not serve ${repoDir} on ${opts.host}:${opts.port}.`, {
-          cause: err,
-          path: repoDir,
-          hint: 'Check that the directory exists and the port is free.',
-        });
+        throw serveError(err, repoDir, opts.host, opts.port);
       });
       printResult(
         out,

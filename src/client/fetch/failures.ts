@@ -70,7 +70,9 @@ export function finalError(
       `${missing.url} is not there (HTTP ${missing.status}).`,
       {
         details: { url: missing.url, status: missing.status, attempts: missing.attempts, ...mirrors },
-        hint: 'The repository or a mirror may be incomplete or still being updated; try again later.',
+        hint: /\/(timestamp|1\.root)\.json$/.test(missing.url)
+          ? 'Check the metadata URL (metadataUrl, --metadata-url): it must be the directory that holds the repository’s timestamp.json. If it is right, the repository is not published there yet.'
+          : 'The repository or a mirror may be incomplete or still being updated; try again later.',
       },
     );
     const thrown = new DownloadHTTPError(`${missing.url}: HTTP ${missing.status}`, missing.status);
