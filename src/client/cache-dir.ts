@@ -2,8 +2,9 @@
  * The client's cache directory:
  * ```
  * <cacheDir>/metadata/   trusted metadata (root.json … timestamp.json; root-history/N.root.json)
- * <cacheDir>/targets/    the archive of the installed version (base of the next patch), downloaded patches,
- *                        `<patch>.failed` markers
+ * <cacheDir>/targets/    the archive of the installed version (base of the next patch; in the versioned layout
+ *                        also those of the versions kept for a rollback), downloaded patches, `<patch>.failed`
+ *                        markers
  * <cacheDir>/partial/    interrupted downloads, resumed next time
  * <cacheDir>/work/       scratch space of one operation (tars, staging); leftovers are removed
  * <cacheDir>/lock        held while the client works, so two processes never share the cache
@@ -75,14 +76,22 @@ export class CacheDir {
   }
 
   /**
-   * After an install: keep only `keep` (the archive of the installed version, base of the next patch); superseded
-   * archives, patches and failed markers of `app` go, as do partial downloads.
+   * After an install: keep `keep` (the archive of the installed version, base of the next patch) and the archives
+   * of `keepVersions` (the versions a versioned install root keeps for a rollback: after one, the next patch starts
+   * from them); other archives, patches and failed markers of `app` go, as do partial downloads.
    */
-  async prune(app: string, keep: string): Promise<void> {
+  async prune(app: string, keep: string, keepVersions: readonly Version[] = []): Promise<void> {
     for (const name of await readdir(this.targetsDir).catch(() => [])) {
       if (name === keep) continue;
       const base = name.endsWith(FAILED_SUFFIX) ? name.slice(0, -FAILED_SUFFIX.length) : name;
-      if (parseTargetName(base)?.app === app || name.startsWith('.')) {
+      const parsed = parseTargetName(base);
+      const kept =
+        base === name &&
+        parsed?.kind === 'archive' &&
+        parsed.app === app &&
+        keepVersions.some((v) => compareVersions(parsed.version, v) === 0);
+      if (kept) continue;
+      if (parsed?.app === app || name.startsWith('.')) {
         await rm(join(this.targetsDir, name), { force: true, recursive: true });
       }
     }

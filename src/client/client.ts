@@ -8,14 +8,14 @@ import { basename, join } from 'node:path';
 import { extractTar } from '../archive/index.js';
 import { isNotsotufError, NotsotufError } from '../core/errors.js';
 import { groupReleases, type Release, type ReleaseFile } from '../core/releases.js';
-import { compareVersions, parseVersion, type Version } from '../core/version.js';
+import { compareVersions, parseVersion, tryParseVersion, type Version } from '../core/version.js';
 import type { CleanupResult, InstallOutcome, InstallStrategy, LastResult } from '../install/index.js';
 import { codecNames } from '../patch/registry.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
 import { ClientEvents } from './events.js';
 import { ResilientFetcher } from './fetch/index.js';
-import { InstalledApp } from './installed-app.js';
+import { InstalledApp, type RestartOptions } from './installed-app.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
 import { cachedArchiveFacts, planUpdate, type UpdatePlan } from './plan/plan-update.js';
 import { selectRelease } from './plan/select-release.js';
@@ -81,6 +81,35 @@ function asNotsotufError(err: unknown): NotsotufError {
   });
 }
 
+/** The trusted root option, checked: bytes, or a file path (a string or `{ path }`). */
+function trustedRootOf(root: unknown): Uint8Array | { readonly path: string } {
+  if (root instanceof Uint8Array) return root;
+  if (typeof root === 'string' && root !== '') return { path: root };
+  const path = (root as { path?: unknown } | null)?.path;
+  if (typeof path === 'string' && path !== '') return { path };
+  throw new NotsotufError('INVALID_ARGUMENT', 'trustedRoot must be the root.json the app bundles.', {
+    hint: "Pass its path (trustedRoot: 'root.json' or { path: 'root.json' }) or its bytes (a Uint8Array).",
+  });
+}
+
+/**
+ * The app's releases. A repository that has releases, but none of this app, was most likely given the wrong app
+ * name: saying "no update" would hide that forever, so it is an error naming the apps the repository has.
+ */
+function releasesOf(grouped: ReadonlyMap<string, Release[]>, appName: string): Release[] {
+  const releases = grouped.get(appName);
+  if (releases || grouped.size === 0) return releases ?? [];
+  const apps = [...grouped.keys()].sort();
+  throw new NotsotufError(
+    'APP_NOT_FOUND',
+    `The repository has no releases of the app "${appName}"; it has releases of: ${apps.join(', ')}.`,
+    {
+      hint: `Use the app name the repository publishes (appName, --app), e.g. ${JSON.stringify(apps[0])}; a platform build is named <app>-<os>-<arch>.`,
+      details: { app: appName, apps },
+    },
+  );
+}
+
 export class Client extends ClientEvents {
   readonly appName: string;
   readonly currentVersion: Version;
@@ -88,6 +117,7 @@ export class Client extends ClientEvents {
   readonly #cache: CacheDir;
   readonly #mirrors: readonly Mirror[];
   readonly #installed: InstalledApp;
+  readonly #trustedRoot: Uint8Array | { readonly path: string };
   #checked: { plan: PlannedUpdate; info: UpdateInfo } | undefined;
   #session: { meta: TrustedMetadata; fetcher: ResilientFetcher; at: number } | undefined;
   #downloaded:
@@ -112,7 +142,8 @@ export class Client extends ClientEvents {
       });
     }
     this.#mirrors = mirrors;
-    this.#installed = new InstalledApp(options.installDir, this.currentVersion.raw);
+    this.#trustedRoot = trustedRootOf(options.trustedRoot);
+    this.#installed = new InstalledApp(options.installDir, this.currentVersion.raw, options.appName);
   }
 
   /**
@@ -158,6 +189,8 @@ export class Client extends ClientEvents {
           hint: 'Call checkForUpdates() first; download only when it returned an update.',
         });
       }
+      // Before any byte is downloaded: an update with nowhere to go would only be thrown away.
+      await this.#installed.checkInstallDir();
       const { meta, fetcher } = await this.#openSession(signal, true);
       try {
         // The metadata may have moved on since the check: plan again.
@@ -264,8 +297,17 @@ export class Client extends ClientEvents {
       // Past the point of no return: cache housekeeping is best effort.
       if (outcome.kind === 'installed') {
         const keep = basename(downloaded.archivePath);
-        await this.#cache
-          .prune(this.appName, keep)
+        // The versioned layout keeps the previous version for a rollback; after one, that version runs again and
+        // its archive is the base of the next patch. So the archives of every version the root keeps stay.
+        await this.#installed
+          .keptVersions()
+          .then((versions) =>
+            this.#cache.prune(
+              this.appName,
+              keep,
+              versions.flatMap((v) => tryParseVersion(v) ?? []),
+            ),
+          )
           .catch((err) => this.emit('warning', { message: 'Could not clean the update cache.', cause: err }));
         await this.#cache.clearWork().catch(() => {});
       }
@@ -314,11 +356,13 @@ export class Client extends ClientEvents {
   }
 
   /**
-   * Quit-and-install for the versioned layout: starts the entry point with `args` (default: this process's
-   * arguments) detached; it runs the version install.json selects. Exit right after. Throws INVALID_ARGUMENT
-   * when the install dir is not a versioned install root.
+   * Quit-and-install for the versioned layout: starts the launcher with `args` (default: this process's
+   * arguments) detached, exactly as the root's entry point starts it (its launcher flags: trial limits, `--quiet`;
+   * see `RestartOptions.entryPoint`); it runs the version install.json selects. Exit right after. Throws
+   * INVALID_ARGUMENT when the install dir is not a versioned install root, or when its entry point cannot be read
+   * back (edited by hand).
    */
-  restart(options: { args?: readonly string[]; launcherPath?: string } = {}): Promise<void> {
+  restart(options: RestartOptions = {}): Promise<void> {
     return this.#installed.restart(options);
   }
 
@@ -394,7 +438,7 @@ export class Client extends ClientEvents {
   }
 
   async #refresh(fetcher: ResilientFetcher): Promise<TrustedMetadata> {
-    const root = this.#options.trustedRoot;
+    const root = this.#trustedRoot;
     const trustedRoot =
       root instanceof Uint8Array
         ? root
@@ -418,7 +462,7 @@ export class Client extends ClientEvents {
     meta: TrustedMetadata,
     signal?: AbortSignal,
   ): Promise<{ plan: UpdatePlan; baseTar?: VerifiedTar }> {
-    const releases = groupReleases(meta.targets).get(this.appName) ?? [];
+    const releases = releasesOf(groupReleases(meta.targets), this.appName);
     const channel = this.#options.channel ?? DEFAULT_CLIENT_OPTIONS.channel;
     const ignoreRequired = this.#options.ignoreRequired ?? DEFAULT_CLIENT_OPTIONS.ignoreRequired;
     const allowPatches = this.#options.allowPatches ?? DEFAULT_CLIENT_OPTIONS.allowPatches;

@@ -17,7 +17,7 @@ import {
   publishedArchive,
   servedRepo,
 } from '../helpers/client-fixtures.js';
-import { makeTempDir, snapshotTree, writeBundle } from '../helpers/repo-fixtures.js';
+import { createTestRepo, makeTempDir, snapshotTree, writeBundle } from '../helpers/repo-fixtures.js';
 import { assertExit, type CliResult, runCli } from './run-cli.js';
 
 const NEW_FILES = appFiles('1.1.0', { 'NEW.txt': 'new in 1.1.0\n' });
@@ -216,19 +216,24 @@ describe('notsotuf client check|update (real processes, HTTP on 127.0.0.1)', { t
     assert.equal(await readFile(join(dirs.installDir, 'VERSION'), 'utf8'), '1.1.0\n');
   });
 
-  test('usage: an unknown channel or a bad --header is INVALID_ARGUMENT (exit 1, hint); a missing option is 64', async () => {
+  test('usage: an unknown channel, a bad --header or --stall-timeout, a missing option: exit 64 with a hint, no request', async () => {
     const dirs = await installed();
     const first = served.server.requests.length;
+    const usage = (r: CliResult, what: string) => {
+      assertExit(r, 64, what);
+      assert.match(r.stderr, /^error INVALID_ARGUMENT: /m, what);
+    };
     const r = await run(args('update', dirs, ['--channel', 'nonsense']));
-    assertFailed(r, 'INVALID_ARGUMENT', 'client update --channel nonsense');
+    usage(r, 'client update --channel nonsense');
     assert.match(r.stderr, /Unknown channel "nonsense"/);
     assert.match(r.stderr, /hint: Use one of: final, rc, beta, alpha\./);
     const json = await run(args('check', dirs, ['--channel', 'nonsense', '--json']));
-    assertExit(json, 1);
+    assertExit(json, 64);
     const { error } = json.json<ErrorJson>();
     assert.equal(error.code, 'INVALID_ARGUMENT');
     assert.match(error.hint ?? '', /final, rc, beta, alpha/);
-    assertFailed(await run(args('check', dirs, ['--header', 'no colon'])), 'INVALID_ARGUMENT', '--header');
+    usage(await run(args('check', dirs, ['--header', 'NoColon'])), '--header NoColon');
+    usage(await run(args('check', dirs, ['--stall-timeout', 'abc'])), '--stall-timeout abc');
     assert.equal(served.server.requests.length, first, 'nothing was requested');
 
     const all = args('check', dirs);
@@ -282,6 +287,57 @@ describe('notsotuf client check|update (real processes, HTTP on 127.0.0.1)', { t
     assertFailed(r, 'DOWNLOAD_FAILED', 'client update against a closed port');
     assert.equal(r.json<ErrorJson>().error.code, 'DOWNLOAD_FAILED');
     assert.deepEqual(await snapshotTree(dirs.installDir), initial);
+  });
+
+  test('a wrong app name: exit 1, APP_NOT_FOUND naming the apps the repository has', async () => {
+    const dirs = await installed();
+    const argv = args('check', dirs, ['--json']);
+    argv[argv.indexOf('--app') + 1] = 'wrong_app';
+    const r = await run(argv);
+    assertFailed(r, 'APP_NOT_FOUND', 'client check --app wrong_app');
+    const { error } = r.json<ErrorJson>();
+    assert.match(error.message, /no releases of the app "wrong_app"; it has releases of: app\./);
+    assert.match(error.hint ?? '', /"app"/);
+  });
+
+  test('a metadata URL that is wrong: DOWNLOAD_FAILED naming the URL, with a hint about the URL', async () => {
+    const dirs = await installed();
+    const argv = args('check', dirs);
+    argv[argv.indexOf('--metadata-url') + 1] = `${served.server.url}/nope/`;
+    const r = await run(argv);
+    assertFailed(r, 'DOWNLOAD_FAILED', 'client check with a wrong metadata URL');
+    assert.match(r.stderr, /nope\/timestamp\.json is not there \(HTTP 404\)/);
+    assert.match(r.stderr, /hint: Check the metadata URL/);
+  });
+
+  test('the root.json of another repository: METADATA_SIGNATURE_INVALID, hint: the wrong root.json is bundled', async () => {
+    const dirs = await installed();
+    const other = await createTestRepo(join(work, `other-repo-${n++}`));
+    const argv = args('check', dirs);
+    argv[argv.indexOf('--trusted-root') + 1] = join(other.metadataDir, '1.root.json');
+    const r = await run(argv);
+    assertFailed(r, 'METADATA_SIGNATURE_INVALID', 'client check with another repository’s root');
+    assert.match(r.stderr, /hint: .*most likely bundles the root\.json of another repository/);
+  });
+
+  test('an install dir that does not exist: INSTALL_FAILED before any target is downloaded', async () => {
+    const dirs = await installed();
+    const argv = args('update', dirs);
+    argv[argv.indexOf('--install-dir') + 1] = join(work, 'no-such-dir');
+    const first = served.server.requests.length;
+    const r = await run(argv);
+    assertFailed(r, 'INSTALL_FAILED', 'client update into a missing install dir');
+    assert.match(r.stderr, /no-such-dir does not exist; nothing was downloaded/);
+    const requested = served.server.requests.slice(first);
+    assert.ok(
+      requested.some((p) => p.startsWith('/metadata/')),
+      'the check ran',
+    );
+    assert.deepEqual(
+      requested.filter((p) => p.startsWith('/targets/')),
+      [],
+      'no target was downloaded',
+    );
   });
 
   // `ulimit -f` counts 512-byte blocks in sh (dash, and bash as sh); Node ignores SIGXFSZ, so a write past the

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Client } from '../../client/client.js';
 import { CHANNELS, type Channel } from '../../client/plan/select-release.js';
@@ -5,6 +6,7 @@ import type { UpdateInfo } from '../../client/update-info.js';
 import { NotsotufError } from '../../core/errors.js';
 import { collect, outputOf, wholeNumber } from '../context.js';
 import { formatBytes, type OutputOptions, ProgressBar, printResult } from '../render.js';
+import { usageError } from '../usage-error.js';
 
 interface ClientFlags {
   app: string;
@@ -28,25 +30,68 @@ function parseHeaders(lines: readonly string[] = []): Record<string, string> {
   for (const line of lines) {
     const at = line.indexOf(':');
     if (at <= 0) {
-      throw new NotsotufError('INVALID_ARGUMENT', `--header "${line}" is not "Name: value".`);
+      throw usageError(
+        `--header "${line}" is not "Name: value".`,
+        'Example: --header "Authorization: Bearer TOKEN"',
+      );
     }
     headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
   }
   return headers;
 }
 
-/** The client of the flags (its modules load on first use: other commands do not need tuf-js). */
-async function clientFrom(flags: ClientFlags): Promise<Client> {
+/** How the install dir is laid out: `update` installs the way the layout needs. */
+type Layout = 'versioned' | 'in-place';
+
+/**
+ * The client of the flags (its modules load on first use: other commands do not need tuf-js), and the layout of
+ * the install dir. A versioned install root (install.json) gets the versioned install, as the Client picks it by
+ * layout; what cannot apply there is refused before anything is downloaded.
+ */
+async function clientFrom(flags: ClientFlags): Promise<{ client: Client; layout: Layout }> {
   if (!CHANNELS.includes(flags.channel as Channel)) {
-    throw new NotsotufError('INVALID_ARGUMENT', `Unknown channel "${flags.channel}".`, {
-      hint: `Use one of: ${CHANNELS.join(', ')}.`,
-    });
+    throw usageError(`Unknown channel "${flags.channel}".`, `Use one of: ${CHANNELS.join(', ')}.`);
   }
-  const [{ Client }, { inPlaceStrategy }] = await Promise.all([
-    import('../../client/client.js'),
-    import('../../install/index.js'),
-  ]);
-  return new Client({
+  const [{ Client }, { detectInstallLayout, inPlaceStrategy }, { compareVersions, parseVersion }] =
+    await Promise.all([
+      import('../../client/client.js'),
+      import('../../install/index.js'),
+      import('../../core/version.js'),
+    ]);
+  // INSTALL_FAILED for a damaged install.json, or a versioned root that lost it: never install in place there.
+  const layout = await detectInstallLayout(flags.installDir);
+  if (layout.kind === 'versioned') {
+    const inPlaceOnly = [flags.purge ? '--purge' : '', flags.exclude?.length ? '--exclude' : ''].filter(
+      Boolean,
+    );
+    if (inPlaceOnly.length > 0) {
+      const named = inPlaceOnly.join(' and ');
+      throw new NotsotufError(
+        'INVALID_ARGUMENT',
+        `${named} ${inPlaceOnly.length > 1 ? 'apply' : 'applies'} only to in-place installs; ${flags.installDir} ` +
+          'is a versioned install root ' +
+          '(install.json), where each release goes into its own directory under versions/.',
+        {
+          path: flags.installDir,
+          hint: `Run the update without ${named}: a versioned install never mixes the files of two releases.`,
+        },
+      );
+    }
+    const selected = layout.state.current;
+    if (compareVersions(parseVersion(flags.currentVersion), parseVersion(selected)) !== 0) {
+      throw new NotsotufError(
+        'INVALID_ARGUMENT',
+        `--current-version ${flags.currentVersion} is not the version that ${join(flags.installDir, 'install.json')} ` +
+          `selects (${selected}).`,
+        {
+          path: flags.installDir,
+          details: { currentVersion: flags.currentVersion, selected },
+          hint: `Pass --current-version ${selected}: the entry point starts that version (after a rollback, the previous one).`,
+        },
+      );
+    }
+  }
+  const client = new Client({
     appName: flags.app,
     currentVersion: flags.currentVersion,
     installDir: flags.installDir,
@@ -59,8 +104,12 @@ async function clientFrom(flags: ClientFlags): Promise<Client> {
     ignoreRequired: Boolean(flags.ignoreRequired),
     headers: parseHeaders(flags.header),
     ...(flags.stallTimeout ? { fetch: { stallTimeoutMs: flags.stallTimeout * 1000 } } : {}),
-    installStrategy: inPlaceStrategy({ purge: Boolean(flags.purge), exclude: flags.exclude ?? [] }),
+    // A versioned root: no strategy, so the client installs with the versioned one, as it picks by layout.
+    ...(layout.kind === 'versioned'
+      ? {}
+      : { installStrategy: inPlaceStrategy({ purge: Boolean(flags.purge), exclude: flags.exclude ?? [] }) }),
   });
+  return { client, layout: layout.kind };
 }
 
 function describe(info: UpdateInfo): string {
@@ -127,7 +176,7 @@ export function registerClient(program: Command): void {
     client.command('check').description('check for an update and print the plan (exit 0 either way)'),
   ).action(async (flags: ClientFlags, command: Command) => {
     const out = outputOf(command);
-    const c = await clientFrom(flags);
+    const { client: c } = await clientFrom(flags);
     narrate(c, out);
     const info = await c.checkForUpdates();
     printResult(out, { ok: true, update: info }, () =>
@@ -140,7 +189,7 @@ export function registerClient(program: Command): void {
     .option('--exclude <path>', 'keep this file or directory when purging (repeatable; * globs)', collect)
     .action(async (flags: ClientFlags, command: Command) => {
       const out = outputOf(command);
-      const c = await clientFrom(flags);
+      const { client: c, layout } = await clientFrom(flags);
       narrate(c, out);
       c.on('update-available', (info) => {
         if (!out.json) process.stderr.write(`${describe(info)}\n`);
@@ -156,6 +205,7 @@ export function registerClient(program: Command): void {
               updated: true,
               version: result.version,
               outcome: result.outcome.kind,
+              layout,
               method: result.download.method,
               fellBack: result.download.fellBack,
               downloadedBytes: result.download.bytes,
@@ -168,7 +218,9 @@ export function registerClient(program: Command): void {
           result?.outcome.kind === 'handover'
             ? `${result.version} downloaded and verified; a helper installs it into ${flags.installDir} once this command exits (log: ${result.outcome.handover.logFile})`
             : result
-              ? `installed ${result.version} into ${flags.installDir} (${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
+              ? layout === 'versioned'
+                ? `installed ${result.version} into ${join(flags.installDir, 'versions', result.version)} (versioned install, on trial until it confirms; ${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
+                : `installed ${result.version} into ${flags.installDir} (${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
               : `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
       );
     });

@@ -45,6 +45,11 @@ export interface EntryPointOptions {
    * each omitted value keeps the launcher's default.
    */
   readonly trial?: TrialPolicyOptions;
+  /**
+   * The launcher's `--quiet`: it prints only errors (a confirmed version starts silently anyway; this also
+   * silences the messages about trials and rollbacks, which stay in launcher.log).
+   */
+  readonly quiet?: boolean;
 }
 
 export interface TrialPolicyOptions {
@@ -73,6 +78,11 @@ export function trialFlags(trial: TrialPolicyOptions | undefined): string[] {
   add('--confirm-within', trial?.confirmWithinSeconds, 'confirmWithinSeconds');
   add('--max-launches', trial?.maxLaunches, 'maxLaunches');
   return flags;
+}
+
+/** The launcher flags an entry point passes: the trial policy (checked, see trialFlags), then `--quiet`. */
+export function launcherFlags(options: Pick<EntryPointOptions, 'trial' | 'quiet'>): string[] {
+  return [...trialFlags(options.trial), ...(options.quiet ? ['--quiet'] : [])];
 }
 
 /** A POSIX shell single-quoted word: nothing inside is special, and a quote is closed, escaped and reopened. */
@@ -176,7 +186,7 @@ export function planEntryPoint(root: string, options: EntryPointOptions): EntryP
   const windows = (options.platform ?? process.platform) === 'win32';
   const { join, resolve } = windows ? win32 : posix;
   const absRoot = resolve(root);
-  const flags = trialFlags(options.trial);
+  const flags = launcherFlags(options);
   // A self-launching app (often a bundle with no module URL of its own) never needs the Node launcher's path.
   if (options.selfLaunch) {
     return windows

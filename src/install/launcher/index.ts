@@ -13,9 +13,17 @@ export {
 } from './decide-launch.js';
 export { type EntryCommand, entryCommand } from './entry-command.js';
 export {
+  ENTRY_POINT_MARKER,
+  type EntryPointCommand,
+  type FindEntryPointOptions,
+  findEntryPointSync,
+  parseEntryPoint,
+} from './entry-point-read.js';
+export {
   cmdQuote,
   type EntryPoint,
   type EntryPointOptions,
+  launcherFlags,
   planEntryPoint,
   posixEntryScript,
   posixSelfLaunchScript,
@@ -29,12 +37,13 @@ export {
 export { exitLike } from './exit-like.js';
 export {
   DEFAULT_LAUNCH,
+  type LaunchLogLevel,
   type LaunchOptions,
   type LaunchResult,
   launchApp,
   type RolledBack,
 } from './launch.js';
 export { type RelaunchOptions, relaunch } from './relaunch.js';
-export { runLauncher } from './run-launcher.js';
+export { type LauncherArgs, parseLauncherArgs, runLauncher } from './run-launcher.js';
 export { LAUNCHER_FLAG, launcherMode } from './self-launch.js';
 export { DEFAULT_FORWARDED_SIGNALS } from './signal-forwarder.js';

@@ -55,8 +55,12 @@ export interface LaunchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** `inherit` (default): the app uses the launcher's terminal. `pipe`: read its streams through `onSpawn`. */
   readonly stdio?: 'inherit' | 'pipe';
-  /** Each launcher decision as one line (the executable writes them to stderr and launcher.log). */
-  readonly onLog?: (line: string) => void;
+  /**
+   * Each launcher decision as one line, with its level: `notice` for what the user should see (a trial, a
+   * rollback, a recovery that changed the selected version, a problem), `info` for the routine start and exit of a
+   * confirmed version. The executable writes every line to launcher.log and `notice` lines to stderr too.
+   */
+  readonly onLog?: (line: string, level: LaunchLogLevel) => void;
   /** Clock for the timestamps in install.json; default Date.now. The trial timer itself is a real timer. */
   readonly now?: () => number;
   /** Called with each app process right after it started (for `pipe`, to read its output). */
@@ -73,6 +77,9 @@ export interface LaunchOptions {
   /** Node for `.js`/`.mjs`/`.cjs` entries; default `process.execPath`. */
   readonly nodePath?: string;
 }
+
+/** How much a launcher line matters: see {@link LaunchOptions.onLog}. */
+export type LaunchLogLevel = 'info' | 'notice';
 
 export const DEFAULT_LAUNCH = {
   stdio: 'inherit',
@@ -116,15 +123,28 @@ class Launch {
   private readonly policy: TrialPolicy;
   private readonly now: () => number;
   private readonly signals: SignalForwarder;
+  /**
+   * Whether this launch is one the user should hear about: a trial or a rollback. The routine lines of a plain
+   * start (starting, exited, a forwarded Ctrl+C) are `notice` then, and `info` for a confirmed version.
+   */
+  private eventful = false;
 
   constructor(private readonly options: LaunchOptions) {
     this.root = resolve(options.root);
     this.policy = { ...DEFAULT_TRIAL_POLICY, ...options.policy };
     this.now = options.now ?? Date.now;
-    this.signals = new SignalForwarder(options.forwardSignals ?? DEFAULT_LAUNCH.forwardSignals, this.log);
+    this.signals = new SignalForwarder(options.forwardSignals ?? DEFAULT_LAUNCH.forwardSignals, (line) =>
+      this.routine(line),
+    );
   }
 
-  private readonly log = (line: string): void => this.options.onLog?.(line);
+  /** A line the user should see (trial, rollback, problem). */
+  private readonly log = (line: string): void => this.options.onLog?.(line, 'notice');
+
+  /** A routine line: shown only when this launch is eventful, else kept for launcher.log. */
+  private routine(line: string): void {
+    this.options.onLog?.(line, this.eventful ? 'notice' : 'info');
+  }
 
   async run(): Promise<LaunchResult> {
     this.signals.install();
@@ -135,6 +155,7 @@ class Launch {
       await this.recover();
       const { decision, entry } = await this.decide();
       if (decision.kind === 'rollback') {
+        this.eventful = true;
         const rolledBack: RolledBack = { from: decision.from, to: decision.to, reason: decision.reason };
         this.log(
           `${decision.from} was started ${this.policy.maxLaunches} times without confirming it works; ` +
@@ -147,6 +168,7 @@ class Launch {
         if (decision.endTrial) this.log(`${decision.version} confirmed it works; its trial is over`);
         return await this.runPlain(decision.version, entry);
       }
+      this.eventful = true;
       return await this.runTrial(decision.version, decision.rollbackTo, entry, decision.launch);
     } finally {
       this.signals.uninstall();
@@ -161,7 +183,10 @@ class Launch {
         onWarning: (message) => this.log(`recovery: ${message}`),
       });
       if (report.kind === 'busy') return;
-      for (const path of report.removed) this.log(`recovery removed ${path}, left by an interrupted install`);
+      // Housekeeping after an interrupted install: launcher.log only. A changed selection (below) is reported.
+      for (const path of report.removed) {
+        this.options.onLog?.(`recovery removed ${path}, left by an interrupted install`, 'info');
+      }
       if (report.fellBack) {
         this.log(
           `recovery: version ${report.fellBack.from} is missing; selected ${report.fellBack.to} instead`,
@@ -169,7 +194,9 @@ class Launch {
       }
     } catch (err) {
       if (isNotsotufError(err, 'INSTALL_FAILED')) throw err;
-      this.log(`recovery skipped: ${describe(err)}`);
+      // Best effort, and expected in a root the user cannot write (a system-wide install): the next install runs
+      // recovery under its own lock and reports its failures. So launcher.log only.
+      this.options.onLog?.(`recovery skipped: ${describe(err)}`, 'info');
     }
   }
 
@@ -215,11 +242,11 @@ class Launch {
   private async runPlain(version: string, entry: string): Promise<LaunchResult> {
     const stopped = this.stoppedResult(version);
     if (stopped) return stopped;
-    this.log(`starting ${version}`);
+    this.routine(`starting ${version}`);
     const { exited } = this.start(version, entry, false);
     const exit = await exited;
     if (exit.spawnError) throw startError(version, exit.spawnError);
-    this.log(`${version} exited with ${exitText(exit)}`);
+    this.routine(`${version} exited with ${exitText(exit)}`);
     return { exitCode: exit.code, signal: exit.signal, version };
   }
 
@@ -245,7 +272,7 @@ class Launch {
       confirmWithinMs: rollbackTo === null ? null : this.policy.confirmWithinMs,
       pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_LAUNCH.pollIntervalMs,
       killGraceMs: this.options.killGraceMs ?? DEFAULT_LAUNCH.killGraceMs,
-      recordConfirmed: () => this.record(version, (s) => afterConfirm(s, version, this.now())),
+      recordConfirmed: () => this.recordConfirmed(version),
       recordTimedOut: () =>
         this.record(version, (s) => afterTrialFailure(s, 'not-confirmed-in-time', undefined, this.now())),
       stopping: () => this.signals.stoppedBy !== null,
@@ -268,7 +295,7 @@ class Launch {
     );
     if (outcome.kind === 'confirmed' && !watched.confirmed) {
       this.log(`${version} confirmed it works; its trial is over`);
-      await this.record(version, (s) => afterConfirm(s, version, this.now()));
+      await this.recordConfirmed(version);
     } else if (outcome.kind === 'rollback') {
       this.log(
         `${version} failed before confirming it works (${exitText(exit)}); rolling back to ${outcome.to}`,
@@ -294,13 +321,38 @@ class Launch {
   }
 
   /**
-   * Applies `change` to the trial of `version` under the lock. 'state-changed': install.json no longer has that
-   * trial (another process changed it), so nothing is written. 'failed': the lock or the write failed (logged).
+   * Ends the trial of `version` in install.json. The app usually got there first: `client.markHealthy()` writes
+   * the marker and ends the trial itself (confirmTrial), so finding `version` current with no trial is the normal
+   * path, not a conflict; nothing is written then.
    */
-  private async record(version: string, change: (state: InstallState) => InstallState): Promise<Recorded> {
+  private recordConfirmed(version: string): Promise<Recorded> {
+    return this.record(
+      version,
+      (s) => afterConfirm(s, version, this.now()),
+      (s) => s.current === version && s.trial === null,
+    );
+  }
+
+  /**
+   * Applies `change` to the trial of `version` under the lock. 'applied': written, or `done` says the state
+   * already is what the change would make it (nothing written). 'state-changed': install.json no longer has that
+   * trial (another process changed it: the app installed a newer version, another launcher rolled it back), so
+   * nothing is written. 'failed': the lock or the write failed (logged).
+   */
+  private async record(
+    version: string,
+    change: (state: InstallState) => InstallState,
+    done?: (state: InstallState) => boolean,
+  ): Promise<Recorded> {
     let recorded: Recorded = 'state-changed';
+    let found: InstallState | undefined;
     try {
       await updateInstallState(this.root, (state) => {
+        found = state;
+        if (state !== undefined && done?.(state)) {
+          recorded = 'applied';
+          return undefined;
+        }
         if (state === undefined || state.current !== version || state.trial?.version !== version)
           return undefined;
         recorded = 'applied';
@@ -310,8 +362,14 @@ class Launch {
       this.log(`could not update install.json: ${describe(err)}`);
       return 'failed';
     }
-    if (recorded === 'state-changed')
-      this.log('install.json was changed by another process meanwhile; left as it is');
+    if (recorded === 'state-changed') {
+      const seen = found as InstallState | undefined;
+      const what = seen === undefined ? 'install.json is gone' : `install.json now selects ${seen.current}`;
+      this.log(
+        `${version} is no longer on trial: install.json was changed by another process meanwhile (${what}); ` +
+          'left as it is',
+      );
+    }
     return recorded;
   }
 
@@ -341,7 +399,7 @@ class Launch {
   private stoppedResult(version: string): LaunchResult | undefined {
     const signal = this.signals.stoppedBy;
     if (signal === null) return undefined;
-    this.log(`not starting ${version}: stopped by ${signal}`);
+    this.routine(`not starting ${version}: stopped by ${signal}`);
     return { exitCode: null, signal, version };
   }
 }

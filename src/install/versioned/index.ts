@@ -12,6 +12,7 @@ export {
   versionsToKeep,
   versionsToRemove,
 } from './decide.js';
+export { detectInstallLayout, type InstallLayout } from './detect-layout.js';
 export { type ConfirmResult, confirmTrial, isHealthy, markHealthy } from './health.js';
 export { DEFAULT_VERSIONED, type VersionedOptions, versionedStrategy } from './install.js';
 export { launcherVersion, pointerVersion, readPointerVersion } from './launcher-pointer.js';

@@ -47,13 +47,11 @@ describe('read-only install root', { skip: posixOnly }, () => {
       target: (root: string) => join(root, 'versions'),
       hint: /cannot be changed by this user/,
       // The launcher can still append to launcher.log in the writable root.
-      logWritable: true,
     },
     {
       what: 'the whole root',
       target: (root: string) => root,
       hint: /writable/,
-      logWritable: false,
     },
   ];
   for (const c of cases) {
@@ -74,7 +72,8 @@ describe('read-only install root', { skip: posixOnly }, () => {
         const started = await runEntryPoint(root);
         assert.equal(started.code, 0, started.stderr);
         assert.equal(started.stdout, '1.0.0\n', 'the entry point starts the old version');
-        if (!c.logWritable) assert.match(started.stderr, /could not write .*launcher\.log/);
+        // A confirmed version starts silently, also when launcher.log cannot be written (a system-wide install).
+        assert.equal(started.stderr, '');
       } finally {
         undo();
       }
