@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's own test runner (TypeScript through tsx).
 // Node 20's --test does not expand globs or pick up .ts files by itself, hence this small launcher.
+// The tests run on the node that runs this script (process.execPath): scripts/node-lanes.mjs starts it with
+// Node 22 and 24.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
