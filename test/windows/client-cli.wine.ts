@@ -79,12 +79,18 @@ describe('notsotuf client check|update under node.exe (Wine)', { timeout: 300_00
     return { json: JSON.parse(r.stdout), run: r };
   };
 
-  /** The installed tree once it equals `expected`, or as it is when the hand-over's time is up. */
+  /**
+   * The installed tree once it equals `expected`, or as it is when the hand-over's time is up. While the helper
+   * works, entries (its backup directory) come and go under the walk: such a walk is simply taken again.
+   */
   async function installedTree(expected: TreeSnapshot): Promise<TreeSnapshot> {
     const deadline = Date.now() + HANDOVER_WAIT_MS;
     for (;;) {
-      const tree = await snapshotTree(join(work.dir, 'My App'));
-      if (Date.now() > deadline || JSON.stringify(tree) === JSON.stringify(expected)) return tree;
+      const tree = await snapshotTree(join(work.dir, 'My App')).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT' || Date.now() > deadline) throw err;
+        return undefined;
+      });
+      if (tree && (Date.now() > deadline || JSON.stringify(tree) === JSON.stringify(expected))) return tree;
       await sleep(250);
     }
   }
