@@ -15,31 +15,16 @@ import { extractTar } from '../../src/archive/extract-tar.js';
 import { gunzipToFile } from '../../src/archive/gunzip-file.js';
 import { readInstallState, versionedStrategy } from '../../src/install/index.js';
 import {
-  appFiles,
   clientFor,
   type PublishedRepo,
   publish,
   publishedArchive,
   servedRepo,
+  versionedScriptApp,
 } from '../helpers/client-fixtures.js';
 import { makeTempDir } from '../helpers/repo-fixtures.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../dist/install/launcher/main.js', import.meta.url));
-
-/** A Node script app: prints its version and confirms its health, unless it is a broken build (exits 3 first). */
-function scriptApp(version: string, broken = false): Record<string, string | Buffer> {
-  return appFiles(version, {
-    'app.mjs': [
-      "import { mkdirSync, writeFileSync } from 'node:fs';",
-      "import { join } from 'node:path';",
-      `console.log('app ${version}');`,
-      broken ? 'process.exit(3);' : '',
-      "mkdirSync(join(process.env.NOTSOTUF_INSTALL_ROOT, 'health'), { recursive: true });",
-      "writeFileSync(join(process.env.NOTSOTUF_INSTALL_ROOT, 'health', process.env.NOTSOTUF_VERSION + '.ok'), '');",
-      '',
-    ].join('\n'),
-  });
-}
 
 describe('the client cache after a rollback (versioned install, real entry point)', () => {
   let work: string;
@@ -50,8 +35,8 @@ describe('the client cache after a rollback (versioned install, real entry point
     assert.ok(existsSync(LAUNCHER), `${LAUNCHER} is missing: run \`npm run build\` first (npm test does)`);
     ({ dir: work, cleanup } = await makeTempDir('notsotuf-e2e-rollback-cache-'));
     served = await servedRepo(work, [
-      { version: '1.0.0', files: scriptApp('1.0.0') },
-      { version: '1.1.0', files: scriptApp('1.1.0', true) },
+      { version: '1.0.0', files: versionedScriptApp('1.0.0') },
+      { version: '1.1.0', files: versionedScriptApp('1.1.0', true) },
     ]);
   });
   after(async () => {
@@ -91,7 +76,7 @@ describe('the client cache after a rollback (versioned install, real entry point
     );
 
     // 1.2.0 is published; the app runs 1.0.0 again, and its next update patches from 1.0.0's archive.
-    await publish(await served.repo.open(), work, [{ version: '1.2.0', files: scriptApp('1.2.0') }]);
+    await publish(await served.repo.open(), work, [{ version: '1.2.0', files: versionedScriptApp('1.2.0') }]);
     const info = await client('1.0.0').checkForUpdates();
     assert.equal(info?.version, '1.2.0');
     assert.equal(

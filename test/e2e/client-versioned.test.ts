@@ -16,35 +16,16 @@ import { gunzipToFile } from '../../src/archive/gunzip-file.js';
 import { versionedStrategy } from '../../src/install/index.js';
 import { readInstallState } from '../../src/install/versioned/index.js';
 import {
-  appFiles,
   clientFor,
   type PublishedRepo,
   publish,
   publishedArchive,
   servedRepo,
+  versionedScriptApp,
 } from '../helpers/client-fixtures.js';
 import { makeTempDir } from '../helpers/repo-fixtures.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../dist/install/launcher/main.js', import.meta.url));
-
-/** A Node script app: prints its version; confirms health unless it is the broken build (which exits 3 first). */
-function scriptApp(version: string, broken = false): Record<string, string | Buffer> {
-  return appFiles(version, {
-    'app.mjs': [
-      "import { mkdirSync, writeFileSync } from 'node:fs';",
-      "import { join } from 'node:path';",
-      `console.log('app ${version}');`,
-      broken ? 'process.exit(3);' : '',
-      'const root = process.env.NOTSOTUF_INSTALL_ROOT; const v = process.env.NOTSOTUF_VERSION;',
-      "mkdirSync(join(root, 'health'), { recursive: true });",
-      "writeFileSync(join(root, 'health', v + '.ok'), '');",
-      // Where apps keep their data: <root>/data, untouched by installs and rollbacks.
-      "mkdirSync(join(root, 'data'), { recursive: true });",
-      "writeFileSync(join(root, 'data', 'last-run.json'), JSON.stringify({ version: v, args: process.argv.slice(2) }));",
-      '',
-    ].join('\n'),
-  });
-}
 
 function launch(root: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [LAUNCHER, root, '--', 'arg1'], { encoding: 'utf8' });
@@ -60,8 +41,8 @@ describe('client with the versioned install and the real entry point', () => {
     assert.ok(existsSync(LAUNCHER), `${LAUNCHER} is missing: run \`npm run build\` first (npm test does)`);
     ({ dir: work, cleanup } = await makeTempDir('notsotuf-e2e-versioned-'));
     served = await servedRepo(work, [
-      { version: '1.0.0', files: scriptApp('1.0.0') },
-      { version: '1.1.0', files: scriptApp('1.1.0') },
+      { version: '1.0.0', files: versionedScriptApp('1.0.0') },
+      { version: '1.1.0', files: versionedScriptApp('1.1.0') },
     ]);
   });
   after(async () => {
@@ -98,7 +79,9 @@ describe('client with the versioned install and the real entry point', () => {
     assert.equal(state?.trial, null);
     assert.equal((await client('1.1.0').lastUpdateResult())?.kind, 'confirmed');
 
-    await publish(await served.repo.open(), work, [{ version: '1.2.0', files: scriptApp('1.2.0', true) }]);
+    await publish(await served.repo.open(), work, [
+      { version: '1.2.0', files: versionedScriptApp('1.2.0', true) },
+    ]);
     assert.equal((await client('1.1.0').update())?.version, '1.2.0');
     const crashed = launch(root);
     // The broken build ran once, exited 3 before confirming; the entry point rolled back and started 1.1.0.
@@ -115,7 +98,7 @@ describe('client with the versioned install and the real entry point', () => {
     // Not offered again …
     assert.equal(await client('1.1.0').checkForUpdates(), null);
     // … until a newer release exists.
-    await publish(await served.repo.open(), work, [{ version: '1.3.0', files: scriptApp('1.3.0') }]);
+    await publish(await served.repo.open(), work, [{ version: '1.3.0', files: versionedScriptApp('1.3.0') }]);
     assert.equal((await client('1.1.0').checkForUpdates())?.version, '1.3.0');
   });
 

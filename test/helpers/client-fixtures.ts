@@ -39,6 +39,32 @@ export function appFiles(
   };
 }
 
+/**
+ * A Node script app for the versioned layout: prints its version, confirms its health (`<root>/health/<v>.ok`),
+ * records its version and arguments in `<root>/data/last-run.json` (where apps keep data that installs and
+ * rollbacks leave alone) and exits with `--exit=N` when given. A `broken` build exits 3 before confirming.
+ */
+export function versionedScriptApp(version: string, broken = false): Record<string, string | Buffer> {
+  return appFiles(version, {
+    'app.mjs': [
+      "import { mkdirSync, writeFileSync } from 'node:fs';",
+      "import { join } from 'node:path';",
+      `console.log('app ${version}');`,
+      broken ? 'process.exit(3); // crashes before confirming' : '',
+      'const root = process.env.NOTSOTUF_INSTALL_ROOT;',
+      'const version = process.env.NOTSOTUF_VERSION;',
+      'const args = process.argv.slice(2);',
+      "mkdirSync(join(root, 'health'), { recursive: true });",
+      "writeFileSync(join(root, 'health', version + '.ok'), '');",
+      "mkdirSync(join(root, 'data'), { recursive: true });",
+      "writeFileSync(join(root, 'data', 'last-run.json'), JSON.stringify({ version, args }));",
+      "const exit = args.find((a) => a.startsWith('--exit='));",
+      "process.exitCode = exit ? Number(exit.slice('--exit='.length)) : 0;",
+      '',
+    ].join('\n'),
+  });
+}
+
 /** Adds releases to a repository with the real publisher. */
 export async function publish(
   repo: Repository,

@@ -15,36 +15,14 @@ import { extractTar } from '../../src/archive/extract-tar.js';
 import { gunzipToFile } from '../../src/archive/gunzip-file.js';
 import { readInstallState } from '../../src/install/versioned/index.js';
 import {
-  appFiles,
   type PublishedRepo,
   publish,
   publishedArchive,
   servedRepo,
+  versionedScriptApp,
 } from '../helpers/client-fixtures.js';
 import { makeTempDir, snapshotTree } from '../helpers/repo-fixtures.js';
 import { describeRun, testFile, WineWorkDir } from './wine-runner.js';
-
-/** A Node script app: prints its version, confirms its health, records its arguments, exits with `--exit=N`. */
-function scriptApp(version: string, broken = false): Record<string, string | Buffer> {
-  return appFiles(version, {
-    'app.mjs': [
-      "import { mkdirSync, writeFileSync } from 'node:fs';",
-      "import { join } from 'node:path';",
-      `console.log('app ${version}');`,
-      broken ? 'process.exit(3); // crashes before confirming' : '',
-      'const root = process.env.NOTSOTUF_INSTALL_ROOT;',
-      'const version = process.env.NOTSOTUF_VERSION;',
-      'const args = process.argv.slice(2);',
-      "mkdirSync(join(root, 'health'), { recursive: true });",
-      "writeFileSync(join(root, 'health', version + '.ok'), '');",
-      "mkdirSync(join(root, 'data'), { recursive: true });",
-      "writeFileSync(join(root, 'data', 'last-run.json'), JSON.stringify({ version, args }));",
-      "const exit = args.find((a) => a.startsWith('--exit='));",
-      "process.exitCode = exit ? Number(exit.slice('--exit='.length)) : 0;",
-      '',
-    ].join('\n'),
-  });
-}
 
 describe('versioned layout and .cmd entry point under node.exe (Wine)', { timeout: 300_000 }, () => {
   let linux: { dir: string; cleanup: () => Promise<void> };
@@ -55,8 +33,8 @@ describe('versioned layout and .cmd entry point under node.exe (Wine)', { timeou
   before(async () => {
     linux = await makeTempDir('notsotuf-wine-versioned-');
     served = await servedRepo(linux.dir, [
-      { version: '1.0.0', files: scriptApp('1.0.0') },
-      { version: '1.1.0', files: scriptApp('1.1.0') },
+      { version: '1.0.0', files: versionedScriptApp('1.0.0') },
+      { version: '1.1.0', files: versionedScriptApp('1.1.0') },
     ]);
     work = await WineWorkDir.create('versioned');
     await copyFile(served.trustedRoot, join(work.dir, 'root.json'));
@@ -127,7 +105,7 @@ describe('versioned layout and .cmd entry point under node.exe (Wine)', { timeou
 
   it('rolls a crashing 1.2.0 back to 1.1.0, started again with the same arguments, and never offers 1.2.0 again', async () => {
     await publish(await served.repo.open(), linux.dir, [
-      { version: '1.2.0', files: scriptApp('1.2.0', true) },
+      { version: '1.2.0', files: versionedScriptApp('1.2.0', true) },
     ]);
     const update = await driverJson(['update', ...clientArgs('1.1.0')]);
     assert.equal(update?.version, '1.2.0');
