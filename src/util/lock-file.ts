@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { NotsotufError } from '../core/errors.js';
+import { processAlive } from './process-alive.js';
 
 /** How long a lock may be held before another process may take it over (a crashed holder never releases). */
 export const DEFAULT_LOCK_STALE_MS = 10 * 60 * 1000;
@@ -10,15 +11,6 @@ interface LockInfo {
   pid: number;
   host: string;
   created: number;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -15,6 +15,7 @@ import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotsotufError } from '../../core/errors.js';
+import { processAlive } from '../../util/process-alive.js';
 import { installInPlaceNow } from '../in-place.js';
 import { checkHandoverPlan, HANDOVER_EXIT, type HandoverPlan } from './plan.js';
 
@@ -33,20 +34,10 @@ function fileLog(path: string): Log {
   };
 }
 
-/** True while `pid` runs (signal 0 only tests; EPERM means it exists but belongs to someone else). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function waitForExit(pid: number, timeoutSeconds: number, log: Log): Promise<boolean> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let nextLog = Date.now();
-  while (isRunning(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() >= deadline) return false;
     if (Date.now() >= nextLog) {
       log(`waiting for process ${pid} to exit`);

@@ -12,6 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
+import { processAlive } from '../../util/process-alive.js';
 import { hasErrno, removeTree } from './durable-fs.js';
 import {
   type InstallState,
@@ -61,15 +62,6 @@ export function isDeadLockTemp(content: string, host: string, alive: (pid: numbe
   const { pid, host: owner } = info as { pid?: unknown; host?: unknown };
   if (typeof pid !== 'number' || typeof owner !== 'string') return true;
   return owner === host && !alive(pid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return hasErrno(err, 'EPERM');
-  }
 }
 
 /** What the state needs, given the version directories that exist. */
