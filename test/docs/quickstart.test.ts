@@ -9,7 +9,7 @@
  * - `notsotuf serve` runs in the background (on a free port instead of the page's port) until the end;
  * - the bundle directories the page adds releases from (`release add <dir> --version <v>`) are made beforehand,
  *   with the content the page describes: VERSION, main.mjs (the page's ```ts block, compiled, its
- *   `notsotuf/client` import pointing at dist/client/index.js) and assets/;
+ *   `@notsotuf/client` import pointing at dist/client/index.js) and assets/;
  * - the ```ts block is type-checked against the built declarations, and must really update the installed 1.0.0
  *   to 1.1.0 by patch, printing what the page's ```text blocks of app output show.
  */
@@ -129,7 +129,7 @@ function assetBytes(version: string): Buffer {
   return data;
 }
 
-/** Type errors of the page's TypeScript, checked against the built declarations of notsotuf/client. */
+/** Type errors of the page's TypeScript, checked against the built declarations of @notsotuf/client. */
 function typeErrors(source: string): string[] {
   const fileName = join(PROJECT_ROOT, 'test', 'docs', '__quickstart-snippet__.mts');
   const options: ts.CompilerOptions = {
@@ -142,7 +142,7 @@ function typeErrors(source: string): string[] {
     noUncheckedIndexedAccess: true,
     skipLibCheck: true,
     noEmit: true,
-    paths: { 'notsotuf/client': [CLIENT_DTS] },
+    paths: { '@notsotuf/client': [CLIENT_DTS] },
   };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile: read } = host;
@@ -190,15 +190,15 @@ describe('docs/quickstart.md, executed', { timeout: 120_000 }, () => {
     }
   });
 
-  test('npm install notsotuf is the only line not run, and it says so', () => {
+  test('the npm install lines of notsotuf and @notsotuf/client are the only lines not run, and it says so', () => {
     const installs = lines.filter(isNpmInstall);
     assert.ok(installs.length > 0, 'the quickstart starts with npm install notsotuf');
     for (const line of installs)
       assert.match(line, SKIP_COMMENT, `"${line}" must say that this test skips it`);
   });
 
-  test('the app code type-checks against notsotuf/client', () => {
-    assert.match(snippet, /from 'notsotuf\/client'/);
+  test('the app code type-checks against @notsotuf/client', () => {
+    assert.match(snippet, /from '@notsotuf\/client'/);
     assert.deepEqual(typeErrors(snippet), []);
   });
 
@@ -219,7 +219,7 @@ describe('docs/quickstart.md, executed', { timeout: 120_000 }, () => {
       .transpileModule(snippet.replaceAll(`127.0.0.1:${docPort}/`, `127.0.0.1:${port}/`), {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
       })
-      .outputText.replaceAll(`'notsotuf/client'`, `'${pathToFileURL(CLIENT_JS).href}'`);
+      .outputText.replaceAll(`'@notsotuf/client'`, `'${pathToFileURL(CLIENT_JS).href}'`);
     assert.ok(compiled.includes(pathToFileURL(CLIENT_JS).href), 'the import was rewritten');
 
     // The bundles the page adds releases from, with the content it describes.
