@@ -37,6 +37,18 @@ export function passphraseFor(g: GlobalOptions): PassphraseProvider {
   );
 }
 
+/**
+ * The new passphrase of `keys passphrase --shared`: --new-passphrase-file, else NOTSOTUF_NEW_PASSPHRASE, else a
+ * prompt (asked twice) on a terminal. Kept apart from {@link passphraseFor}, which gives the current ones.
+ */
+export function newPassphraseFor(file: string | undefined): PassphraseProvider {
+  return chainPassphraseProviders(
+    ...(file ? [filePassphraseProvider(file)] : []),
+    async () => process.env['NOTSOTUF_NEW_PASSPHRASE'],
+    ttyPassphraseProvider(),
+  );
+}
+
 /** Opens the repository of the command's config (loaded on first use: commands without one stay light). */
 export async function openRepository(command: Command): Promise<Repository> {
   const g = globalsOf(command);

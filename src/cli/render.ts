@@ -1,4 +1,5 @@
 import { isNotsotufError } from '../core/errors.js';
+import { stderrTerminal } from './terminal.js';
 
 /** Output settings shared by every command. */
 export interface OutputOptions {
@@ -17,7 +18,7 @@ export function printResult(out: OutputOptions, json: unknown, human: () => stri
 
 /** Prints warnings on stderr, so that `--json` output on stdout stays one document (they are in it too). */
 export function printWarnings(warnings: readonly string[] | undefined): void {
-  for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+  for (const w of warnings ?? []) stderrTerminal.writeLines(`warning: ${w}\n`);
 }
 
 /** Prints an error: code, message and hint; the stack only with --debug. */
@@ -28,23 +29,25 @@ export function printError(out: OutputOptions, err: unknown): void {
       : { name: 'Error', code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
     process.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
   }
+  // A bar the failed command left on the screen stays as it was; the error starts on the line below it.
+  stderrTerminal.endLive();
+  const lines: string[] = [];
   if (isNotsotufError(err)) {
-    process.stderr.write(`error ${err.code}: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    lines.push(`error ${err.code}: ${err.message}\n`);
+    if (err.hint) lines.push(`  hint: ${err.hint}\n`);
   } else {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.stderr.write(
-      '  hint: this is a bug in notsotuf; run again with --debug and report the output.\n',
-    );
+    lines.push(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    lines.push('  hint: this is a bug in notsotuf; run again with --debug and report the output.\n');
   }
   if (out.debug) {
     let cause: unknown = err;
     while (cause instanceof Error) {
-      process.stderr.write(`${cause.stack ?? cause.message}\n`);
+      lines.push(`${cause.stack ?? cause.message}\n`);
       cause = cause.cause;
-      if (cause) process.stderr.write('caused by: ');
+      if (cause) lines.push('caused by: ');
     }
   }
+  stderrTerminal.writeLines(lines.join(''));
 }
 
 export function formatBytes(n: number): string {
@@ -61,7 +64,7 @@ export function formatBytes(n: number): string {
 
 /**
  * A one-line progress bar on stderr, drawn only on a terminal (and never with --json), so logs and pipes stay
- * clean.
+ * clean. It draws through {@link stderrTerminal}, so a passphrase prompt or a warning never lands inside it.
  */
 export class ProgressBar {
   private readonly enabled: boolean;
@@ -84,13 +87,13 @@ export class ProgressBar {
     const width = 30;
     const ratio = total > 0 ? Math.min(1, done / total) : 0;
     const filled = Math.round(ratio * width);
-    process.stderr.write(
-      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${this.unit === 'bytes' ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`}`,
+    stderrTerminal.drawLive(
+      `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${this.unit === 'bytes' ? `${formatBytes(done)}/${formatBytes(total)}` : `${done}/${total}`}`,
     );
   }
 
   done(): void {
-    if (this.enabled && this.lastDraw > 0) process.stderr.write('\n');
+    if (this.enabled && this.lastDraw > 0) stderrTerminal.endLive();
     this.lastDraw = 0;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { moveFile, writeFileAtomic } from '../util/atomic-write.js';
@@ -8,7 +8,7 @@ type Step =
   | { kind: 'move'; from: string; path: string };
 
 /** What a step overwrote (and where a moved file came from), so a failed commit can put it back. */
-type Undo = { path: string; previous: Buffer | undefined; movedFrom?: string };
+type Undo = { path: string; previous: Buffer | undefined; mode?: number; movedFrom?: string };
 
 /**
  * A set of file changes applied in the order they were added, all or nothing.
@@ -56,18 +56,25 @@ export class Changeset {
     try {
       for (const step of this.steps) {
         const previous = await readFile(step.path).catch(() => undefined);
+        // An overwritten file gets its old mode back too: a private key restored as 0644 would be readable by all.
+        const mode = previous && (await stat(step.path).catch(() => undefined))?.mode;
         const made = await mkdir(dirname(step.path), { recursive: true });
         if (made) createdDirs.push(made);
         if (step.kind === 'write') await writeFileAtomic(step.path, step.data, step.mode);
         else await moveFile(step.from, step.path);
-        undo.push({ path: step.path, previous, ...(step.kind === 'move' ? { movedFrom: step.from } : {}) });
+        undo.push({
+          path: step.path,
+          previous,
+          ...(mode ? { mode: mode & 0o777 } : {}),
+          ...(step.kind === 'move' ? { movedFrom: step.from } : {}),
+        });
       }
     } catch (err) {
-      for (const { path, previous, movedFrom } of undo.reverse()) {
+      for (const { path, previous, mode, movedFrom } of undo.reverse()) {
         // A moved file goes back where it came from (e.g. the staging area), so the change can be retried.
         if (movedFrom) await moveFile(path, movedFrom).catch(() => undefined);
         if (previous === undefined) await rm(path, { force: true }).catch(() => undefined);
-        else await writeFileAtomic(path, previous).catch(() => undefined);
+        else await writeFileAtomic(path, previous, mode).catch(() => undefined);
       }
       for (const made of createdDirs.reverse())
         await rm(made, { recursive: true, force: true }).catch(() => undefined);

@@ -13,6 +13,12 @@ export const TUFUP_CONFIG_FILE_NAME = '.tufup-repo-config';
 export const CONFIG_FORMAT_VERSION = 1;
 
 /**
+ * How the keys of a repository get their passphrases: `per-key` (each key its own, the default) or `shared` (one
+ * passphrase for all keys, asked once per command).
+ */
+export type PassphraseMode = 'per-key' | 'shared';
+
+/**
  * The repository config. Field names follow tufup's config so a tufup config reads as a notsotuf one;
  * `notsotuf_config`, `consistent_snapshot` and `encrypt_new_keys` are ours.
  */
@@ -30,6 +36,8 @@ export interface RepoConfig {
   readonly consistent_snapshot: boolean;
   /** Whether `keys create` encrypts new private keys (the default) or writes them in plain tufup format. */
   readonly encrypt_new_keys: boolean;
+  /** `shared`: every key is encrypted with one passphrase of the repository; `per-key` (default): each its own. */
+  readonly passphrase: PassphraseMode;
 }
 
 /** tufup's defaults: root 365 days, targets and snapshot 7, timestamp 1; every threshold 1. */
@@ -40,6 +48,7 @@ export const DEFAULT_CONFIG = {
   expiration_days: { root: 365, targets: 7, snapshot: 7, timestamp: 1 },
   consistent_snapshot: true,
   encrypt_new_keys: true,
+  passphrase: 'per-key',
 } as const;
 
 /** A loaded config: the values, where it lives, and which flavour to write back. */
@@ -62,6 +71,7 @@ const KNOWN_FIELDS = new Set([
   'expiration_days',
   'consistent_snapshot',
   'encrypt_new_keys',
+  'passphrase',
 ]);
 
 function invalid(path: string, problem: string): NotsotufError {
@@ -175,6 +185,11 @@ export function parseConfig(json: unknown, path: string): LoadedConfig {
     flavor === 'tufup'
       ? Array.isArray(json['encrypted_keys']) && json['encrypted_keys'].length > 0
       : json['encrypt_new_keys'] !== false;
+  // tufup has no such field (and rejects unknown ones), so a tufup config is always per-key.
+  const passphrase = json['passphrase'] ?? DEFAULT_CONFIG.passphrase;
+  if (flavor === 'notsotuf' && passphrase !== 'per-key' && passphrase !== 'shared') {
+    throw invalid(path, `"passphrase" must be "per-key" or "shared", not ${describeValue(passphrase)}`);
+  }
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) if (!KNOWN_FIELDS.has(k)) extra[k] = v;
   return {
@@ -190,6 +205,7 @@ export function parseConfig(json: unknown, path: string): LoadedConfig {
       expiration_days: expiration,
       consistent_snapshot: flavor === 'tufup' ? false : json['consistent_snapshot'] !== false,
       encrypt_new_keys: encryptNew,
+      passphrase: flavor === 'notsotuf' && passphrase === 'shared' ? 'shared' : 'per-key',
     },
   };
 }
@@ -213,6 +229,7 @@ export function serializeConfig(loaded: LoadedConfig): string {
           ...common,
           consistent_snapshot: c.consistent_snapshot,
           encrypt_new_keys: c.encrypt_new_keys,
+          passphrase: c.passphrase,
           ...loaded.extra,
         };
   return `${JSON.stringify(body, null, 2)}\n`;

@@ -37,6 +37,11 @@ export interface InitOptions {
   readonly keysDir?: string;
   /** Encrypt new private keys (default true). */
   readonly encryptKeys?: boolean;
+  /**
+   * Encrypt every key with one passphrase of the repository (config `"passphrase": "shared"`): the provider is
+   * asked for it with `shared: true`, and a prompt asks once instead of once per key. Default false.
+   */
+  readonly onePassphrase?: boolean;
   /** Consistent snapshots (default true); false for repositories tufup clients read. */
   readonly consistentSnapshot?: boolean;
   readonly expirationDays?: Partial<Record<RoleName, number>>;
@@ -92,6 +97,7 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
       expiration_days: { ...DEFAULT_CONFIG.expiration_days, ...options.expirationDays },
       consistent_snapshot: options.consistentSnapshot ?? true,
       encrypt_new_keys: options.encryptKeys ?? true,
+      passphrase: options.onePassphrase ? 'shared' : 'per-key',
     },
     configPath,
   );
@@ -114,6 +120,7 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   const keystore = new Keystore({
     dirs: [keysDir],
     passphrase: options.passphrase ?? envPassphraseProvider(),
+    sharedPassphrase: config.passphrase === 'shared',
   });
   const created: string[] = [];
   const reused: string[] = [];

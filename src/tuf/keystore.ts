@@ -1,9 +1,9 @@
 import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotsotufError } from '../core/errors.js';
+import { isNotsotufError, NotsotufError } from '../core/errors.js';
 import { generateEd25519, signHex } from './ed25519.js';
 import { readPrivateKey, readPublicKey, writeKeyPair } from './key-pair-files.js';
-import type { PassphraseProvider } from './passphrase.js';
+import { type PassphraseProvider, passphraseEnvName, samePassphrase } from './passphrase.js';
 import { isEncryptedKeyFile, type PrivateKeyMaterial } from './private-key-file.js';
 import type { PublicKeyInfo } from './public-key-file.js';
 import type { Signer } from './signer.js';
@@ -22,6 +22,11 @@ export interface KeystoreOptions {
   /** Directories to search, in order. Offline (root, targets) and online keys may live in different ones. */
   readonly dirs: readonly string[];
   readonly passphrase: PassphraseProvider;
+  /**
+   * Whether the repository keeps one passphrase for all its keys (config `"passphrase": "shared"`); passed on to
+   * the provider with every request. A function is read at each request, so a config re-read counts.
+   */
+  readonly sharedPassphrase?: boolean | (() => boolean);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -40,14 +45,17 @@ async function exists(path: string): Promise<boolean> {
 export class Keystore {
   readonly dirs: readonly string[];
   private readonly passphrase: PassphraseProvider;
+  private readonly shared: () => boolean;
   private entries: Promise<KeyEntry[]> | undefined;
   private readonly decrypted = new Map<string, Promise<PrivateKeyMaterial>>();
-  /** Passphrases of keys created by this keystore, kept in memory for this process only. */
-  private readonly created = new Map<string, string>();
+  /** Passphrases that opened keys here or protect keys this keystore created: memory only, this process only. */
+  private readonly known = new Map<string, string>();
 
   constructor(options: KeystoreOptions) {
     this.dirs = options.dirs;
     this.passphrase = options.passphrase;
+    const shared = options.sharedPassphrase ?? false;
+    this.shared = typeof shared === 'function' ? shared : () => shared;
   }
 
   /** Every public key in the key directories (first directory wins when a name repeats). */
@@ -115,24 +123,86 @@ export class Keystore {
   }
 
   /**
+   * The private key `name`, decrypted (asking for its passphrase when it is encrypted).
+   * @throws NotsotufError KEY_NOT_FOUND, PASSPHRASE_REQUIRED, KEY_DECRYPT_FAILED, KEY_INVALID, IO_ERROR.
+   */
+  async decrypt(name: string): Promise<PrivateKeyMaterial> {
+    const entry = await this.get(name);
+    if (!entry.hasPrivate) {
+      throw new NotsotufError('KEY_NOT_FOUND', `The private key of "${name}" is not in ${entry.dir}.`, {
+        path: join(entry.dir, name),
+        hint: 'Pass the directory that holds the private key with --keys-dir.',
+        details: { key: name },
+      });
+    }
+    return this.privateKey(entry);
+  }
+
+  /**
    * Decrypts a private key once per keystore: one command signs several metadata files with the same key, and a
    * person at a terminal should type its passphrase once (not at all for a key this keystore just created).
    */
   private privateKey(entry: KeyEntry): Promise<PrivateKeyMaterial> {
     let loaded = this.decrypted.get(entry.name);
     if (!loaded) {
-      loaded = (async () => {
-        const passphrase = entry.encrypted
-          ? (this.created.get(entry.name) ??
-            (await this.passphrase({ keyName: entry.name, purpose: 'decrypt' })))
-          : undefined;
-        return readPrivateKey(entry.dir, entry.name, passphrase);
-      })();
+      loaded = this.open(entry);
       // A failure (wrong passphrase) is not cached, so the caller can try again.
       loaded.catch(() => this.decrypted.delete(entry.name));
       this.decrypted.set(entry.name, loaded);
     }
     return loaded;
+  }
+
+  private async open(entry: KeyEntry): Promise<PrivateKeyMaterial> {
+    const { dir, name } = entry;
+    if (!entry.encrypted) return readPrivateKey(dir, name);
+    const own = this.known.get(name);
+    if (own !== undefined) return readPrivateKey(dir, name, own);
+    // What a successful check opened: the passphrase the provider settles on is not run through scrypt again.
+    const opened: { passphrase?: string; material?: PrivateKeyMaterial } = {};
+    const check = async (candidate: string): Promise<boolean> => {
+      try {
+        opened.material = await readPrivateKey(dir, name, candidate);
+        opened.passphrase = candidate;
+        return true;
+      } catch (err) {
+        if (isNotsotufError(err) && err.code === 'KEY_DECRYPT_FAILED') return false;
+        throw err;
+      }
+    };
+    const shared = this.shared();
+    const passphrase = await this.passphrase({ keyName: name, purpose: 'decrypt', shared, check });
+    if (
+      passphrase !== undefined &&
+      opened.material &&
+      opened.passphrase !== undefined &&
+      samePassphrase(opened.passphrase, passphrase)
+    ) {
+      this.known.set(name, passphrase);
+      return opened.material;
+    }
+    try {
+      const material = await readPrivateKey(dir, name, passphrase);
+      if (passphrase !== undefined) this.known.set(name, passphrase);
+      return material;
+    } catch (err) {
+      if (shared && isNotsotufError(err) && err.code === 'KEY_DECRYPT_FAILED') {
+        throw new NotsotufError(
+          'KEY_DECRYPT_FAILED',
+          `Could not decrypt the key "${name}" with the passphrase of this repository.`,
+          {
+            path: join(dir, name),
+            cause: err,
+            hint:
+              'This repository has one passphrase for all keys: check NOTSOTUF_PASSPHRASE or --passphrase-file. ' +
+              `A key that kept a passphrase of its own takes ${passphraseEnvName(name)}; ` +
+              '"notsotuf keys passphrase --shared" moves it to the shared one.',
+            details: { key: name },
+          },
+        );
+      }
+      throw err;
+    }
   }
 
   /** Deletes the key pair `name` (both files). Used to undo a key created by a command that then failed. */
@@ -143,7 +213,7 @@ export class Keystore {
     await rm(join(entry.dir, `${name}.pub`), { force: true });
     this.entries = undefined;
     this.decrypted.delete(name);
-    this.created.delete(name);
+    this.known.delete(name);
   }
 
   /** Creates a new ed25519 key pair in `dir` (default: the first key directory). */
@@ -161,13 +231,24 @@ export class Keystore {
     }
     let passphrase: string | undefined;
     if (options.encrypted) {
-      passphrase = await this.passphrase({ keyName: name, purpose: 'encrypt' });
+      const shared = this.shared();
+      // One passphrase for all keys: a new key takes the one that opens the keys already here (which also checks
+      // it); only the first key of a repository asks for a new one.
+      const sibling = shared ? (await this.list()).find((e) => e.hasPrivate && e.encrypted) : undefined;
+      if (sibling) {
+        await this.privateKey(sibling);
+        passphrase = this.known.get(sibling.name);
+      } else {
+        passphrase = await this.passphrase({ keyName: name, purpose: 'encrypt', shared });
+      }
       if (!passphrase) {
         throw new NotsotufError(
           'PASSPHRASE_REQUIRED',
           `A passphrase is needed to encrypt the new key "${name}".`,
           {
-            hint: `Set NOTSOTUF_PASSPHRASE_${name.toUpperCase().replace(/-/g, '_')} or NOTSOTUF_PASSPHRASE, use --passphrase-file, run on a terminal, or pass --unencrypted.`,
+            hint: shared
+              ? 'Set NOTSOTUF_PASSPHRASE (the passphrase of all keys of this repository), use --passphrase-file, run on a terminal, or pass --unencrypted.'
+              : `Set ${passphraseEnvName(name)} or NOTSOTUF_PASSPHRASE, use --passphrase-file, run on a terminal, or pass --unencrypted.`,
             details: { key: name },
           },
         );
@@ -175,7 +256,7 @@ export class Keystore {
     }
     const { publicHex, privateKey } = generateEd25519();
     await writeKeyPair(dir, name, { publicHex, privateKey }, { passphrase, scryptN: options.scryptN });
-    if (passphrase) this.created.set(name, passphrase);
+    if (passphrase) this.known.set(name, passphrase);
     this.entries = undefined;
     return this.get(name);
   }

@@ -39,6 +39,10 @@ export function registerInit(program: Command): void {
     .option('--repo-dir <dir>', 'repository directory, relative to the config', 'repository')
     .option('--unencrypted', 'store private keys unencrypted (tufup-compatible plain format)')
     .option(
+      '--one-passphrase',
+      'encrypt every key with one passphrase of the repository, asked once per command ("passphrase": "shared")',
+    )
+    .option(
       '--no-consistent-snapshot',
       'unversioned metadata and plain target names, as tufup clients expect',
     )
@@ -52,6 +56,9 @@ export function registerInit(program: Command): void {
         throw usageError('The app name is missing.', 'Pass --app NAME.');
       }
       asUsage(() => validateAppName(appName));
+      if (opts.onePassphrase && opts.unencrypted) {
+        throw usageError('--one-passphrase encrypts the keys: it cannot go with --unencrypted.');
+      }
       // The global --keys-dir names, for init, the directory the new keys go in.
       const keysDir = g.keysDir?.[0] ?? 'keystore';
       const { initRepository } = await import('../../repo/init.js');
@@ -61,6 +68,7 @@ export function registerInit(program: Command): void {
         repoDir: opts.repoDir,
         keysDir,
         encryptKeys: !opts.unencrypted,
+        onePassphrase: Boolean(opts.onePassphrase),
         consistentSnapshot: opts.consistentSnapshot,
         expirationDays: roleNumbers('--expires', opts.expires),
         thresholds: roleNumbers('--threshold', opts.threshold),

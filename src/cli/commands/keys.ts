@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { isRoleName, type RoleName } from '../../tuf/role-names.js';
-import { openRepository, outputOf, wholeNumber } from '../context.js';
-import { printResult } from '../render.js';
-import { UsageError } from '../usage-error.js';
+import { newPassphraseFor, openRepository, outputOf, wholeNumber } from '../context.js';
+import { printResult, printWarnings } from '../render.js';
+import { UsageError, usageError } from '../usage-error.js';
 import { describePublish } from './describe.js';
 
 /** Parses a role argument with a clear error. */
@@ -60,6 +60,34 @@ export function registerKeys(program: Command): void {
               `${k.name.padEnd(14)} ${k.keyid.slice(0, 16)}…  private: ${k.privateKey.padEnd(9)} roles: ${k.roles.join(', ') || '-'}`,
           )
           .join('\n'),
+      );
+    });
+
+  keys
+    .command('passphrase')
+    .description(
+      'one passphrase for all keys (--shared: re-encrypts them all, or none), or one per key again',
+    )
+    .option('--shared', 're-encrypt every encrypted private key here with one new passphrase')
+    .option('--per-key', 'ask for each key on its own again (the keys keep the passphrase they have)')
+    .option(
+      '--new-passphrase-file <file>',
+      'read the new passphrase from this file (else NOTSOTUF_NEW_PASSPHRASE)',
+    )
+    .action(async (opts, command: Command) => {
+      const out = outputOf(command);
+      if (Boolean(opts.shared) === Boolean(opts.perKey)) {
+        throw usageError('Give either --shared or --per-key.', 'Example: notsotuf keys passphrase --shared');
+      }
+      const repo = await openRepository(command);
+      const result = await repo.setPassphraseMode(opts.shared ? 'shared' : 'per-key', {
+        newPassphrase: newPassphraseFor(opts.newPassphraseFile),
+      });
+      printWarnings(result.warnings);
+      printResult(out, { ok: true, result }, () =>
+        result.mode === 'shared'
+          ? `one passphrase for all keys: re-encrypted ${result.reencrypted.join(', ') || 'no key'}; ${result.configPath} says "passphrase": "shared"`
+          : `one passphrase per key: ${result.configPath} says "passphrase": "per-key" (the keys keep their passphrases)`,
       );
     });
 

@@ -26,6 +26,7 @@ const CONFIG_FIELDS = [
   'expiration_days',
   'consistent_snapshot',
   'encrypt_new_keys',
+  'passphrase',
   'encrypted_keys',
   'root',
   'targets',
@@ -65,6 +66,7 @@ function configDocArb(): fc.Arbitrary<Record<string, unknown>> {
       expiration_days: roles(days, false),
       consistent_snapshot: fc.constantFrom(true, false, 'no'),
       encrypt_new_keys: fc.constantFrom(true, false, 0),
+      passphrase: often(fc.constantFrom('per-key', 'shared'), fc.constantFrom('both', 1, null)),
       encrypted_keys: fc.constantFrom([], ['root'], 'yes'),
       extra_field: fc.jsonValue({ maxDepth: 2 }),
     },
@@ -92,6 +94,9 @@ function checkConfig(loaded: ReturnType<typeof parseConfig>, json: Record<string
         c.expiration_days[role] <= 36500,
     );
   }
+  assert.ok(c.passphrase === 'per-key' || c.passphrase === 'shared');
+  if (loaded.flavor === 'tufup')
+    assert.equal(c.passphrase, 'per-key', 'tufup configs have no shared passphrase');
   assert.ok(typeof c.repo_dir === 'string' && c.repo_dir.length > 0 && !c.repo_dir.includes('\0'));
   assert.ok(typeof c.keys_dir === 'string' && c.keys_dir.length > 0 && !c.keys_dir.includes('\0'));
   for (const k of Object.keys(loaded.extra))
