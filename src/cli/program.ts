@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerClient } from './commands/client.js';
 import { registerInit } from './commands/init.js';
+import { registerInstall } from './commands/install.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMaintenance } from './commands/maintain.js';
 import { registerPatch } from './commands/patch.js';
@@ -48,5 +49,6 @@ export function buildProgram(): Command {
   registerPull(program);
   registerServe(program);
   registerClient(program);
+  registerInstall(program);
   return program;
 }

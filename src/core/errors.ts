@@ -64,6 +64,8 @@ export type ErrorCode =
   | 'ARCHIVE_UNSAFE'
   // installing
   | 'INSTALL_FAILED'
+  | 'INSTALL_ROOT_NOT_EMPTY'
+  | 'ALREADY_INSTALLED'
   // environment
   | 'DESTINATION_INVALID'
   | 'STORAGE_FAILED'

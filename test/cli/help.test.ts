@@ -36,6 +36,24 @@ const COMMANDS: readonly [string, readonly string[]][] = [
   ['status', ['--help']],
   ['verify', ['--help']],
   ['sign', ['--discard']],
+  [
+    'install',
+    [
+      '--app',
+      '--install-root',
+      '--entry',
+      '--metadata-url',
+      '--targets-url',
+      '--trusted-root',
+      '--channel',
+      '--version',
+      '--cache-dir',
+      '--entry-point',
+      '--confirm-within',
+      '--max-launches',
+      'client update',
+    ],
+  ],
 ];
 
 describe('notsotuf --help', { concurrency: 4, timeout: 150_000 }, () => {
@@ -46,7 +64,17 @@ describe('notsotuf --help', { concurrency: 4, timeout: 150_000 }, () => {
     for (const option of ['--config', '--keys-dir', '--passphrase-file', '--json', '--debug', '--help']) {
       assert.ok(r.stdout.includes(option), `program help lacks ${option}:\n${r.stdout}`);
     }
-    for (const command of ['init', 'keys', 'threshold', 'release', 'refresh', 'status', 'verify', 'sign']) {
+    for (const command of [
+      'init',
+      'keys',
+      'threshold',
+      'release',
+      'refresh',
+      'status',
+      'verify',
+      'sign',
+      'install',
+    ]) {
       assert.match(r.stdout, new RegExp(`^\\s+${command}\\b`, 'm'), `program help lacks ${command}`);
     }
     assert.equal(r.stderr, '');

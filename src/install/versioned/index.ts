@@ -13,6 +13,7 @@ export {
   versionsToRemove,
 } from './decide.js';
 export { detectInstallLayout, type InstallLayout } from './detect-layout.js';
+export { claimFreshRoot, discardFreshRoot, type FreshRoot } from './fresh-root.js';
 export { type ConfirmResult, confirmTrial, isHealthy, markHealthy } from './health.js';
 export { DEFAULT_VERSIONED, type VersionedOptions, versionedStrategy } from './install.js';
 export { launcherVersion, pointerVersion, readPointerVersion } from './launcher-pointer.js';
