@@ -6,7 +6,8 @@
  * reverse and leaves the install directory as it was.
  *
  * On Windows a running executable can be neither replaced nor renamed over, so the strategy writes a hand-over
- * script instead, and the app quits to let it finish (see `windows-handover.ts`).
+ * script instead, and the app quits to let it finish (see `windows-handover.ts`). `afterExit` asks for the same
+ * hand-over (its node helper) on every platform, for apps whose running files must not change under them.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -28,9 +29,15 @@ export interface InPlaceOptions {
   readonly purge?: boolean;
   /** Entries purge must keep, e.g. `logs`, `data/cache`, `*.log` (see `exclude-pattern.ts`). */
   readonly exclude?: readonly string[];
-  /** Which code path to take; default `process.platform`. `win32` hands over to a PowerShell script. */
+  /** Which code path to take; default `process.platform`. `win32` hands over to a helper process. */
   readonly platform?: NodeJS.Platform;
-  /** Windows only: how the hand-over script runs. */
+  /**
+   * Install after the app has exited, through the node hand-over helper, on every platform: `install()` only
+   * checks and writes the hand-over, and returns it to be started before the app exits, so the running app's
+   * files never change under it. Always the case on win32. Default false elsewhere.
+   */
+  readonly afterExit?: boolean;
+  /** How the hand-over runs (win32, or `afterExit`). Outside win32 only the node helper exists. */
   readonly handover?: WindowsHandoverOptions;
 }
 
@@ -44,7 +51,7 @@ const POSIX_STEPS = [
   'Remove the backup',
 ] as const;
 
-const WINDOWS_STEPS = [
+const HANDOVER_STEPS = [
   'Check the new release and the install directory',
   'Write the hand-over script',
 ] as const;
@@ -67,7 +74,8 @@ type JournalItem =
  *
  * @example
  * const client = new Client({ ..., installStrategy: inPlaceStrategy({ purge: true, exclude: ['logs', '*.log'] }) });
- * @throws NotsotufError INVALID_ARGUMENT at once for an invalid exclude pattern. `install()` throws
+ * @throws NotsotufError INVALID_ARGUMENT at once for an invalid exclude pattern, or for a PowerShell or elevated
+ *   hand-over outside win32. `install()` throws
  *   INSTALL_FAILED (the install directory is as before, unless the error says the rollback failed) or ABORTED.
  */
 export function inPlaceStrategy(options: InPlaceOptions = {}): InstallStrategy {
@@ -75,11 +83,21 @@ export function inPlaceStrategy(options: InPlaceOptions = {}): InstallStrategy {
   const exclude = [...(options.exclude ?? DEFAULT_IN_PLACE.exclude)];
   createExcludeMatcher(exclude); // checks the patterns now, not after the app has downloaded an update
   const platform = options.platform ?? process.platform;
+  const handover = options.handover ?? {};
+  if (platform !== 'win32' && (handover.helper === 'powershell' || handover.elevate)) {
+    throw new NotsotufError(
+      'INVALID_ARGUMENT',
+      'The PowerShell and elevated hand-overs exist only on Windows.',
+      {
+        hint: 'Outside Windows, leave handover.helper and handover.elevate unset (the node helper is used).',
+      },
+    );
+  }
   return {
     name: 'in-place',
     install: (context) =>
-      platform === 'win32'
-        ? installWindows(context, purge, exclude, options.handover ?? {})
+      platform === 'win32' || options.afterExit
+        ? installByHandover(context, purge, exclude, handover)
         : installInPlaceNow(context, purge, exclude),
   };
 }
@@ -340,13 +358,13 @@ class PosixInstall {
   }
 }
 
-async function installWindows(
+async function installByHandover(
   context: InstallContext,
   purge: boolean,
   exclude: readonly string[],
   handover: WindowsHandoverOptions,
 ): Promise<InstallOutcome> {
-  announce(context, WINDOWS_STEPS, 1);
+  announce(context, HANDOVER_STEPS, 1);
   checkAborted(context.signal);
   const installDir = resolve(context.installDir);
   const sourceDir = resolve(context.sourceDir);
@@ -357,7 +375,7 @@ async function installWindows(
     missingHint: INSTALL_DIR_MISSING,
   });
   await scanTree(sourceDir, { special: 'reject', skipRootNames: () => true, missingHint: RELEASE_MISSING });
-  announce(context, WINDOWS_STEPS, 2);
+  announce(context, HANDOVER_STEPS, 2);
   checkAborted(context.signal);
   // Outside the install dir, so the script, its log and its backup survive a purge and a failed install.
   const dir = await mkdtemp(join(tmpdir(), 'notsotuf-handover-')).catch((err: unknown) => {
