@@ -8,8 +8,10 @@
  * <cacheDir>/partial/    interrupted downloads, resumed next time
  * <cacheDir>/work/       scratch space of one operation (tars, staging); leftovers are removed
  * <cacheDir>/lock        held while the client works, so two processes never share the cache
+ * <cacheDir>/install-id  this install's random id, for staged rollouts; it never leaves the machine
  * ```
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReleaseFile } from '../core/releases.js';
@@ -19,6 +21,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { failedPatchKey } from './plan/plan-update.js';
 
 const FAILED_SUFFIX = '.failed';
+const INSTALL_ID_RE = /^[0-9a-f]{32}$/;
 
 export class CacheDir {
   readonly metadataDir: string;
@@ -39,6 +42,20 @@ export class CacheDir {
     for (const d of [this.metadataDir, this.targetsDir, this.partialDir, this.workDir]) {
       await mkdir(d, { recursive: true });
     }
+  }
+
+  /**
+   * This install's stable random id (128 bits, made on first use): the seed of its rollout buckets. Only hashes
+   * of it are compared with signed shares, on this machine. A damaged file is replaced by a new id.
+   */
+  async installId(): Promise<string> {
+    const path = join(this.dir, 'install-id');
+    const text = await readFile(path, 'utf8').catch(() => '');
+    const id = text.trim();
+    if (INSTALL_ID_RE.test(id)) return id;
+    const fresh = randomBytes(16).toString('hex');
+    await writeFileAtomic(path, `${fresh}\n`, 0o600);
+    return fresh;
   }
 
   targetPath(name: string): string {

@@ -18,7 +18,7 @@ import { ResilientFetcher } from './fetch/index.js';
 import { InstalledApp, type RestartOptions } from './installed-app.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
 import { cachedArchiveFacts, planUpdate, type UpdatePlan } from './plan/plan-update.js';
-import { selectRelease } from './plan/select-release.js';
+import { selectOffered } from './plan/select-release.js';
 import { ProgressMeter } from './progress-meter.js';
 import {
   applyPatchChain,
@@ -113,6 +113,10 @@ function releasesOf(grouped: ReadonlyMap<string, Release[]>, appName: string): R
 export class Client extends ClientEvents {
   readonly appName: string;
   readonly currentVersion: Version;
+  /** Where the app is installed (`options.installDir`). */
+  readonly installDir: string;
+  /** The client's cache directory (`options.cacheDir`). */
+  readonly cacheDir: string;
   readonly #options: ClientOptions;
   readonly #cache: CacheDir;
   readonly #mirrors: readonly Mirror[];
@@ -130,6 +134,8 @@ export class Client extends ClientEvents {
     this.#options = options;
     this.appName = options.appName;
     this.currentVersion = parseVersion(options.currentVersion);
+    this.installDir = options.installDir;
+    this.cacheDir = options.cacheDir;
     this.#cache = new CacheDir(options.cacheDir);
     const mirrors =
       options.mirrors ??
@@ -161,7 +167,10 @@ export class Client extends ClientEvents {
       {
         const { plan } = await this.#plan(meta, signal);
         if (plan.kind === 'none') {
-          this.emit('update-not-available', { currentVersion: this.currentVersion.raw });
+          this.emit('update-not-available', {
+            currentVersion: this.currentVersion.raw,
+            withheld: plan.withheld ?? [],
+          });
           return null;
         }
         const info = describePlan(plan, this.currentVersion.raw);
@@ -468,10 +477,16 @@ export class Client extends ClientEvents {
     const allowPatches = this.#options.allowPatches ?? DEFAULT_CLIENT_OPTIONS.allowPatches;
     // Versions that failed their trial here (versioned layout) are not offered again.
     const failedVersions = await this.#installed.failedVersions();
-    const base = { releases, current: this.currentVersion, channel, ignoreRequired, failedVersions };
+    const offer = {
+      app: this.appName,
+      current: this.currentVersion,
+      installId: this.#options.installId ?? (await this.#cache.installId()),
+      now: (this.#options.now ?? Date.now)(),
+    };
+    const base = { releases, current: this.currentVersion, channel, ignoreRequired, failedVersions, offer };
     // Only look at the cached archive (which costs a decompression) when there is something to patch to.
     let inspected: Awaited<ReturnType<typeof inspectCachedArchive>> = { state: 'missing' };
-    if (allowPatches && selectRelease(base)) {
+    if (allowPatches && selectOffered(base).release) {
       const cached = await this.#cache.findArchive(this.appName, this.currentVersion);
       const tarPath = join(this.#cache.workDir, `base-${this.currentVersion.normalized}.tar`);
       await rm(tarPath, { force: true });

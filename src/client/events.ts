@@ -4,6 +4,7 @@
  */
 import type { NotsotufError } from '../core/errors.js';
 import type { InstallStep } from '../install/index.js';
+import type { WithheldRelease } from './plan/offer.js';
 import type { UpdateInfo } from './update-info.js';
 
 export interface DownloadProgressEvent {
@@ -21,7 +22,8 @@ export interface DownloadProgressEvent {
 export interface ClientEventMap {
   checking: { readonly currentVersion: string };
   'update-available': UpdateInfo;
-  'update-not-available': { readonly currentVersion: string };
+  /** No update; `withheld` lists newer releases the signed policies do not offer to this install, and why. */
+  'update-not-available': { readonly currentVersion: string; readonly withheld: readonly WithheldRelease[] };
   'download-progress': DownloadProgressEvent;
   /** A patch of the chain is being applied (index from 1). */
   patching: { readonly index: number; readonly count: number; readonly name: string };
@@ -38,28 +40,43 @@ export interface ClientEventMap {
 export type ClientEventName = keyof ClientEventMap;
 export type ClientListener<K extends ClientEventName> = (payload: ClientEventMap[K]) => void;
 
-/** A minimal typed event emitter (listener errors are not the client's business: they are reported as warnings). */
-export class ClientEvents {
-  readonly #listeners = new Map<ClientEventName, Set<ClientListener<never>>>();
+/** What every event map has: a `warning`, where a throwing listener is reported. */
+export interface WarningEvents {
+  warning: { readonly message: string; readonly cause?: unknown };
+}
 
-  on<K extends ClientEventName>(event: K, listener: ClientListener<K>): () => void {
+type Listener<M, K extends keyof M> = (payload: M[K]) => void;
+
+/**
+ * A minimal typed event emitter over the event map `M` (listener errors are not the emitter's business: they are
+ * reported as warnings, and a throwing warning listener is ignored).
+ */
+export class TypedEvents<M extends WarningEvents> {
+  readonly #listeners = new Map<keyof M, Set<Listener<M, never>>>();
+
+  on<K extends keyof M>(event: K, listener: Listener<M, K>): () => void {
     const set = this.#listeners.get(event) ?? new Set();
-    set.add(listener as ClientListener<never>);
+    set.add(listener as Listener<M, never>);
     this.#listeners.set(event, set);
     return () => this.off(event, listener);
   }
 
-  off<K extends ClientEventName>(event: K, listener: ClientListener<K>): void {
-    this.#listeners.get(event)?.delete(listener as ClientListener<never>);
+  off<K extends keyof M>(event: K, listener: Listener<M, K>): void {
+    this.#listeners.get(event)?.delete(listener as Listener<M, never>);
   }
 
-  protected emit<K extends ClientEventName>(event: K, payload: ClientEventMap[K]): void {
+  protected emit<K extends keyof M>(event: K, payload: M[K]): void {
     for (const listener of this.#listeners.get(event) ?? []) {
       try {
-        (listener as ClientListener<K>)(payload);
+        (listener as Listener<M, K>)(payload);
       } catch (err) {
-        if (event !== 'warning') this.emit('warning', { message: `A ${event} listener threw.`, cause: err });
+        if (event !== 'warning') {
+          this.emit('warning', { message: `A ${String(event)} listener threw.`, cause: err } as M['warning']);
+        }
       }
     }
   }
 }
+
+/** The Client's events. */
+export class ClientEvents extends TypedEvents<ClientEventMap> {}

@@ -13,6 +13,11 @@
  * });
  * client.on('download-progress', (p) => console.log(`${p.bytes}/${p.total}`));
  * const result = await client.update();
+ *
+ * // Or in the background: checks every 4 h (± 10 %), retries sooner while offline, installs for the next launch.
+ * const updater = new AutoUpdater({ client });
+ * updater.on('update-downloaded', ({ info }) => console.log(`${info.version} runs at the next start`));
+ * updater.start();
  * ```
  */
 
@@ -39,8 +44,33 @@ export {
   versionedStrategy,
   writeEntryPoint,
 } from '../install/index.js';
+export {
+  type AutoCheckResult,
+  type AutoUpdateErrorEvent,
+  AutoUpdater,
+  type AutoUpdaterEventMap,
+  type AutoUpdaterOptions,
+  type AutoUpdateState,
+  type CheckDelay,
+  classifyFailure,
+  DEFAULT_AUTO_UPDATER,
+  DEFAULT_SCHEDULE,
+  type FailureClass,
+  nextCheckDelay,
+  type QuitAndInstallOptions,
+  type QuitAndInstallResult,
+  type ReadyWhen,
+  type ScheduleOptions,
+  type UpdateDownloadedEvent,
+} from './auto/index.js';
 export { Client, type DownloadedUpdate, type InstallResult, type OperationOptions } from './client.js';
 export type { ClientEventMap, ClientEventName, ClientListener, DownloadProgressEvent } from './events.js';
+export {
+  FirstInstaller,
+  type FirstInstallOptions,
+  type FirstInstallResult,
+  TRUSTED_ROOT_FILE,
+} from './first-install.js';
 export type { ClientOptions, Mirror } from './options.js';
 export { DEFAULT_CLIENT_OPTIONS } from './options.js';
 export type { CachedArchiveState, FullReason, UpdateMethod, UpdatePlan } from './plan/plan-update.js';

@@ -28,6 +28,13 @@ export interface ClientOptions {
   readonly channel?: Channel;
   /** Jump over releases marked required (tufup's `ignore_required`). Default false. */
   readonly ignoreRequired?: boolean;
+  /**
+   * This install's id for staged rollouts, when the app has a stable one of its own (e.g. a device id; it is only
+   * hashed, on this machine). Default: a random id kept in `cacheDir/install-id`.
+   */
+  readonly installId?: string;
+  /** The clock for rollout waves (tests). Default `Date.now`. */
+  readonly now?: () => number;
   /** Default true; false always downloads full archives (tufup's `patch=False`). */
   readonly allowPatches?: boolean;
   /** Extra HTTP headers on every request (authorization). */

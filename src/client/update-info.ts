@@ -1,4 +1,5 @@
 /** The update a check found, as the app sees it: plain data, safe to log or show (`--json`). */
+import type { WithheldRelease } from './plan/offer.js';
 import type { UpdatePlan } from './plan/plan-update.js';
 
 export interface UpdateFileInfo {
@@ -21,6 +22,17 @@ export interface UpdateInfo {
   readonly downloadBytes: number;
   /** Size of the full archive, for comparison. */
   readonly archiveBytes: number;
+  /**
+   * The app must update: this install is below the release's minimum version (`release critical`), or its
+   * release was recalled.
+   */
+  readonly critical: boolean;
+  /** The installed release was recalled; `version` is the release the publisher moves it to (may be lower). */
+  readonly recall?: { readonly from: string; readonly reason?: string };
+  /** Offered through a staged rollout: the share offered now and this install's bucket (0–100). */
+  readonly rollout?: { readonly percent: number; readonly bucket: number };
+  /** Newer releases not offered to this install, and why (`rollout`, `halted`, `recalled`, `line`). */
+  readonly withheld: readonly WithheldRelease[];
 }
 
 /** Describes an update plan for the app. */
@@ -38,5 +50,9 @@ export function describePlan(plan: UpdatePlan & { kind: 'update' }, currentVersi
         : { kind: 'full', archive: file(m.archive), reason: m.reason },
     downloadBytes: m.bytes,
     archiveBytes: plan.archive.length,
+    critical: plan.reason?.critical ?? false,
+    ...(plan.reason?.recall ? { recall: plan.reason.recall } : {}),
+    ...(plan.reason?.rollout ? { rollout: plan.reason.rollout } : {}),
+    withheld: plan.withheld ?? [],
   };
 }

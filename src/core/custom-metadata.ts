@@ -9,6 +9,7 @@
 
 import { describeValue } from './describe-value.js';
 import { NotsotufError } from './errors.js';
+import { policyFields, type ReleasePolicy, readReleasePolicy } from './release-policy.js';
 
 /** A JSON value that canonical JSON can encode: no floats, no `undefined`. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -18,8 +19,11 @@ export interface ArchiveCustom {
   user: JsonValue;
   tufup: {
     required: boolean;
-    /** Size and sha256 of the uncompressed tar inside the archive (notsotuf only; lets a client check a patch base). */
-    notsotuf?: { tar_size: number; tar_hash: string };
+    /**
+     * Size and sha256 of the uncompressed tar inside the archive (notsotuf only; lets a client check a patch base),
+     * and the release policy (rollout, halt, recall, line, minimum version: see release-policy.ts).
+     */
+    notsotuf?: { tar_size: number; tar_hash: string; [policy: string]: JsonValue };
   };
 }
 
@@ -45,6 +49,8 @@ export interface ArchiveCustomInput {
   tarSize?: number;
   /** sha256 (hex) of the uncompressed tar; give together with `tarSize`. */
   tarHash?: string;
+  /** Rollout, halt, recall, maintenance line, minimum version; written only with `tarSize`/`tarHash`. */
+  policy?: ReleasePolicy;
 }
 
 /** Input of {@link buildPatchCustom}. */
@@ -65,6 +71,8 @@ export interface TargetCustom {
   /** As given by the repository; absent means sha256. */
   tarHashAlgorithm?: string;
   patchCodec?: string;
+  /** The release policy of an archive target, when it has one. */
+  policy?: ReleasePolicy;
 }
 
 const CURRENT_KEYS: ReadonlySet<string> = new Set(['user', 'tufup', 'notsotuf']);
@@ -188,7 +196,14 @@ export function buildArchiveCustom(input: ArchiveCustomInput): ArchiveCustom {
   const hasSize = input.tarSize !== undefined;
   if (hasSize !== (input.tarHash !== undefined))
     argumentError('Give tarSize and tarHash together, or neither.');
-  if (hasSize) custom.tufup.notsotuf = checkTar(input.tarSize, input.tarHash);
+  if (hasSize) {
+    custom.tufup.notsotuf = {
+      ...checkTar(input.tarSize, input.tarHash),
+      ...(policyFields(input.policy) as Record<string, JsonValue>),
+    };
+  } else if (input.policy && Object.keys(policyFields(input.policy)).length > 0) {
+    argumentError('A release policy needs tarSize and tarHash.');
+  }
   return custom;
 }
 
@@ -263,6 +278,8 @@ function readNotsotuf(value: unknown, where: string, out: TargetCustom, fail: Fa
       fail(`${where}.patch contradicts the codec read before`);
     out.patchCodec = c;
   }
+  const policy = readReleasePolicy(value, (message) => fail(`${where}.${message}`));
+  if (policy) out.policy = policy;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { parseTargetCustom } from './custom-metadata.js';
+import { inLine, type ReleasePolicy } from './release-policy.js';
 import { parseTargetName } from './target-name.js';
 import { compareVersions, type Version } from './version.js';
 
@@ -30,6 +31,8 @@ export interface Release {
   readonly user: unknown;
   readonly archive?: ReleaseFile;
   readonly patch?: ReleaseFile;
+  /** Rollout, halt, recall, maintenance line, minimum version (signed with the archive's entry); absent: none. */
+  readonly policy?: ReleasePolicy;
 }
 
 /**
@@ -59,6 +62,7 @@ export function groupReleases(targets: readonly TargetEntry[]): Map<string, Rele
       version: slot.version,
       required: archiveCustom?.required ?? false,
       user: archiveCustom?.user ?? null,
+      ...(archiveCustom?.policy ? { policy: archiveCustom.policy } : {}),
       ...(slot.archive ? { archive: releaseFile(slot.archive) } : {}),
       ...(slot.patch ? { patch: releaseFile(slot.patch) } : {}),
     };
@@ -82,12 +86,25 @@ function releaseFile(target: TargetEntry): ReleaseFile {
   };
 }
 
-/** The highest release of `app` that has an archive, if any. */
+/**
+ * The highest release of `app` that has an archive, if any: on the main line (maintenance releases left out), or,
+ * with `line`, the highest in that line below `below` (the base of a maintenance release's patch).
+ */
 export function latestRelease(
   releases: ReadonlyMap<string, readonly Release[]>,
   app: string,
+  options: { line?: string; below?: Version } = {},
 ): Release | undefined {
   const list = releases.get(app) ?? [];
-  for (let i = list.length - 1; i >= 0; i--) if (list[i]?.archive) return list[i];
+  for (let i = list.length - 1; i >= 0; i--) {
+    const release = list[i];
+    if (!release?.archive) continue;
+    if (options.below && compareVersions(release.version, options.below) >= 0) continue;
+    if (
+      options.line === undefined ? release.policy?.line !== undefined : !inLine(release.version, options.line)
+    )
+      continue;
+    return release;
+  }
   return undefined;
 }

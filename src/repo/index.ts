@@ -10,6 +10,7 @@
  * ```
  */
 export { type ErrorCode, NotsotufError } from '../core/errors.js';
+export type { ReleasePolicy, RolloutWave } from '../core/release-policy.js';
 export type { Release, ReleaseFile } from '../core/releases.js';
 export type { KeyEntry } from '../tuf/keystore.js';
 export type { RoleName } from '../tuf/metadata.js';
@@ -21,11 +22,20 @@ export {
   type PassphraseRequest,
 } from '../tuf/passphrase.js';
 export type { Signer } from '../tuf/signer.js';
-export { CONFIG_FILE_NAME, DEFAULT_CONFIG, type RepoConfig, TUFUP_CONFIG_FILE_NAME } from './config.js';
+export {
+  CONFIG_FILE_NAME,
+  DEFAULT_CONFIG,
+  type PassphraseMode,
+  type RepoConfig,
+  TUFUP_CONFIG_FILE_NAME,
+} from './config.js';
 export { type InitOptions, type InitResult, initRepository } from './init.js';
+export type { PassphraseModeOptions, PassphraseModeResult } from './passphrase-mode.js';
 export type { PublishResult, SigningReport } from './publish.js';
 export type { RefreshPlan } from './refresh.js';
+export { applyPolicyChange, type PolicyChange, type PolicyTarget } from './release-control.js';
 export type { AddedRelease, AddReleaseOptions } from './release-ops.js';
 export { type ChangeOptions, Repository, type RepositoryOptions } from './repository.js';
+export { parseRolloutSchedule, rolloutWaves } from './rollout-schedule.js';
 export type { RepoStatus, RoleStatus } from './status.js';
 export type { VerifyProblem, VerifyReport } from './verify.js';

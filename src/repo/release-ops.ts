@@ -5,6 +5,13 @@ import { TargetFile } from '@tufjs/models';
 import { createArchive } from '../archive/index.js';
 import { buildArchiveCustom } from '../core/custom-metadata.js';
 import { NotsotufError } from '../core/errors.js';
+import {
+  checkReleasePolicy,
+  defaultLine,
+  inLine,
+  type ReleasePolicy,
+  type RolloutWave,
+} from '../core/release-policy.js';
 import { groupReleases, latestRelease, type Release } from '../core/releases.js';
 import { formatTargetName, platformAppName } from '../core/target-name.js';
 import { compareVersions, parseVersion, type Version } from '../core/version.js';
@@ -13,7 +20,7 @@ import { tempPathFor } from '../util/atomic-write.js';
 import { type Draft, nextTargets } from './draft.js';
 import type { PublishContext } from './publish.js';
 import { makeReleasePatch } from './release-patch.js';
-import { checkTufupRelease, tufupGapWarnings } from './tufup-clients.js';
+import { checkTufupRelease, tufupGapWarnings, tufupPolicyWarnings } from './tufup-clients.js';
 
 export interface AddReleaseOptions {
   /** The app bundle directory to archive. */
@@ -30,6 +37,17 @@ export interface AddReleaseOptions {
   readonly mtime?: number | Date;
   /** Publish without a patch from the previous release. */
   readonly skipPatch?: boolean;
+  /**
+   * A maintenance release on an older line (1.4.3 after 2.0.0): allowed below the latest release, offered only to
+   * installs on its line, patched from the newest release of that line.
+   */
+  readonly maintenance?: boolean;
+  /** The line of a maintenance release, a version prefix; default its major.minor. */
+  readonly line?: string;
+  /** Start as a staged rollout: the waves (see release-policy.ts); default offered to every install at once. */
+  readonly rollout?: readonly RolloutWave[];
+  /** Installs below this version must update (they are told the update is critical). */
+  readonly minimumVersion?: string;
   /** Patch codec; default: the notsotuf codec, or `bsdiff4` for repositories without consistent snapshots (tufup's). */
   readonly patchCodec?: string;
   /**
@@ -89,19 +107,14 @@ export async function draftAddRelease(
       details: { app, version: version.normalized },
     });
   }
-  const latest = releases.at(-1);
-  if (latest && compareVersions(latest.version, version) > 0) {
-    throw new NotsotufError(
-      'VERSION_NOT_NEWER',
-      `${app} ${version.normalized} is lower than the latest release ${latest.version.normalized}.`,
-      {
-        hint: 'Releases form one chain in version order; publish a version above the latest one.',
-        details: { app, version: version.normalized, latest: latest.version.normalized },
-      },
-    );
-  }
+  const line = maintenanceLine(app, version, releases, options);
+  const policy = checkReleasePolicy({
+    ...(options.rollout ? { rollout: options.rollout } : {}),
+    ...(line ? { line } : {}),
+    ...(options.minimumVersion ? { minimumVersion: options.minimumVersion } : {}),
+  });
   const name = formatTargetName(app, version, 'archive');
-  const previous = latestRelease(new Map([[app, releases]]), app);
+  const previous = latestRelease(new Map([[app, releases]]), app, line ? { line, below: version } : {});
   const codec = options.patchCodec ?? defaultPatchCodec(ctx.state.layout.consistentSnapshot);
   // Checked before the (possibly long) archiving step, as is the user metadata.
   const warnings = checkTufupRelease({
@@ -112,7 +125,20 @@ export async function draftAddRelease(
     ...(previous ? { previous: previous.version.normalized } : {}),
     patch: !options.skipPatch,
     codec,
+    maintenance: line !== undefined,
   });
+  if (options.rollout || options.minimumVersion) {
+    warnings.push(
+      ...tufupPolicyWarnings(
+        {
+          tufupLayout: !ctx.state.layout.consistentSnapshot,
+          noTufupClients: options.noTufupClients ?? false,
+          app,
+        },
+        `${app} ${version.normalized} has a rollout or minimum version`,
+      ),
+    );
+  }
   const customProbe = buildArchiveCustom({
     user: options.userMeta ?? null,
     required: options.required ?? false,
@@ -154,6 +180,7 @@ export async function draftAddRelease(
       required: options.required ?? false,
       tarSize: archive.tarSize,
       tarHash: archive.tarSha256,
+      policy,
     });
     const target = new TargetFile({
       path: name,
@@ -199,6 +226,54 @@ export async function draftAddRelease(
     if (createdDir) await rmdir(createdDir).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The line of a new release: undefined for the main line, which must go up; a maintenance release (an explicit
+ * choice) may sit below the latest release, in a line that holds its version.
+ * @throws NotsotufError VERSION_NOT_NEWER, INVALID_ARGUMENT.
+ */
+function maintenanceLine(
+  app: string,
+  version: Version,
+  releases: readonly Release[],
+  options: AddReleaseOptions,
+): string | undefined {
+  const latest = releases.at(-1);
+  const below = latest !== undefined && compareVersions(latest.version, version) > 0;
+  if (!options.maintenance) {
+    if (options.line !== undefined) {
+      throw new NotsotufError('INVALID_ARGUMENT', '--line is for maintenance releases.', {
+        hint: 'Pass --maintenance with --line, or leave --line out.',
+      });
+    }
+    if (below) {
+      throw new NotsotufError(
+        'VERSION_NOT_NEWER',
+        `${app} ${version.normalized} is lower than the latest release ${latest.version.normalized}.`,
+        {
+          hint: 'Releases form one chain in version order; publish a version above the latest one, or pass --maintenance for a patch release on an older line (offered only to installs on that line).',
+          details: { app, version: version.normalized, latest: latest.version.normalized },
+        },
+      );
+    }
+    return undefined;
+  }
+  if (!below) {
+    throw new NotsotufError(
+      'INVALID_ARGUMENT',
+      `${app} ${version.normalized} is above every release, so it is not a maintenance release.`,
+      { hint: 'Leave out --maintenance: a release above the latest one is the main line.' },
+    );
+  }
+  const line = options.line ?? defaultLine(version);
+  const policy: ReleasePolicy = checkReleasePolicy({ line });
+  if (!policy.line || !inLine(version, policy.line)) {
+    throw new NotsotufError('INVALID_ARGUMENT', `${version.normalized} is not in line ${line}.`, {
+      hint: 'The line is a prefix of the version: 1.4 holds 1.4.3, 1 holds 1.9.2.',
+    });
+  }
+  return policy.line;
 }
 
 /** The target names (archive and patch) of one release, with their hashes for locating the files. */

@@ -6,10 +6,15 @@ import { type KeyEntry, Keystore } from '../tuf/keystore.js';
 import type { RoleName } from '../tuf/metadata.js';
 import { envPassphraseProvider, type PassphraseProvider } from '../tuf/passphrase.js';
 import { acquireLock } from '../util/lock-file.js';
-import { configRelative, type LoadedConfig, loadConfig } from './config.js';
+import { configRelative, type LoadedConfig, loadConfig, type PassphraseMode } from './config.js';
 import type { Draft } from './draft.js';
 import { draftAddKey, draftReplaceKey, draftRevokeKey, draftSetThreshold } from './key-ops.js';
 import { sweepLeftovers } from './leftovers.js';
+import {
+  type PassphraseModeOptions,
+  type PassphraseModeResult,
+  switchPassphraseMode,
+} from './passphrase-mode.js';
 import {
   isComplete,
   type PublishContext,
@@ -20,6 +25,7 @@ import {
   thresholdError,
 } from './publish.js';
 import { planRefresh, type RefreshPlan } from './refresh.js';
+import { draftPolicyChange, type PolicyChange, type PolicyTarget } from './release-control.js';
 import {
   type AddedRelease,
   type AddReleaseOptions,
@@ -87,7 +93,12 @@ export class Repository {
     const dirs = options.keysDirs?.length
       ? options.keysDirs.map((d) => resolve(options.cwd ?? process.cwd(), d))
       : [configRelative(loaded, loaded.config.keys_dir)];
-    this.keystore = new Keystore({ dirs, passphrase: options.passphrase ?? envPassphraseProvider() });
+    this.keystore = new Keystore({
+      dirs,
+      passphrase: options.passphrase ?? envPassphraseProvider(),
+      // Read at each request: the config is re-read under the lock, and may have switched.
+      sharedPassphrase: () => this.current.config.passphrase === 'shared',
+    });
     this.now = options.now ?? (() => new Date());
   }
 
@@ -225,6 +236,24 @@ export class Repository {
     return { release: added!, result: result! };
   }
 
+  /**
+   * Changes the release policy of one release or a range (`through`): rollout waves, halt/resume, recall to a good
+   * release, minimum version. Signs a new targets version like any release change (the targets key is needed).
+   * Throws RELEASE_NOT_FOUND, INVALID_ARGUMENT, VERSION_INVALID.
+   *
+   * @example
+   * await repo.changeReleasePolicy({ version: '2.0.0' }, { kind: 'rollout', waves: rolloutWaves(10, [], new Date()) });
+   * await repo.changeReleasePolicy({ version: '2.0.0' }, { kind: 'halt' });
+   * await repo.changeReleasePolicy({ version: '2.0.0', through: '2.0.2' }, { kind: 'recall', to: '1.9.4' });
+   */
+  async changeReleasePolicy(
+    target: PolicyTarget,
+    change: PolicyChange,
+    options: ChangeOptions = {},
+  ): Promise<PublishResult> {
+    return (await this.change(async (ctx) => draftPolicyChange(ctx, target, change), options))!;
+  }
+
   /** Removes one release (archive and patch). Throws RELEASE_NOT_FOUND, VERSION_INVALID. */
   async removeRelease(
     version: string,
@@ -239,6 +268,20 @@ export class Repository {
     options: { platform?: string } & ChangeOptions = {},
   ): Promise<PublishResult | undefined> {
     return this.change(async (ctx) => draftPruneReleases(ctx, keep, options.platform), options);
+  }
+
+  /**
+   * Switches how the keys get their passphrases: `shared` re-encrypts every encrypted private key in the key
+   * directories with one new passphrase (from `newPassphrase`) and records `"passphrase": "shared"`; `per-key` only
+   * records the choice. All keys and the config are rewritten, or none.
+   * Throws INVALID_ARGUMENT (tufup config), PASSPHRASE_REQUIRED, KEY_DECRYPT_FAILED, KEY_INVALID, IO_ERROR,
+   * REPO_LOCKED.
+   */
+  setPassphraseMode(
+    mode: PassphraseMode,
+    options: PassphraseModeOptions = {},
+  ): Promise<PassphraseModeResult> {
+    return this.locked(() => switchPassphraseMode(this.loaded, this.keystore, mode, options));
   }
 
   /** Creates a key pair in the first key directory (encrypted unless the config or `encrypted` says not). */

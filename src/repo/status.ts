@@ -1,4 +1,11 @@
+import { describeReleasePolicy, type ReleasePolicy } from '../core/release-policy.js';
 import type { Release } from '../core/releases.js';
+
+function policyText(policy: ReleasePolicy | undefined, now: Date): { control?: string } {
+  const text = describeReleasePolicy(policy, now.getTime());
+  return text ? { control: text } : {};
+}
+
 import { daysUntil, parseExpiry } from '../tuf/expiry.js';
 import type { KeyEntry } from '../tuf/keystore.js';
 import { countSignatures, ROLE_NAMES, type RoleName } from '../tuf/metadata.js';
@@ -28,6 +35,10 @@ export interface ReleaseStatus {
   readonly required: boolean;
   readonly archive?: { name: string; length: number };
   readonly patch?: { name: string; length: number };
+  /** Rollout, halt, recall, line, minimum version, as signed (see release-policy.ts). */
+  readonly policy?: ReleasePolicy;
+  /** The policy in words, at the time of the status (e.g. `rollout 10 %, halted`). */
+  readonly control?: string;
 }
 
 export interface RepoStatus {
@@ -98,6 +109,8 @@ export function buildStatus(input: {
         required: r.required,
         ...(r.archive ? { archive: { name: r.archive.name, length: r.archive.length } } : {}),
         ...(r.patch ? { patch: { name: r.patch.name, length: r.patch.length } } : {}),
+        ...(r.policy ? { policy: r.policy } : {}),
+        ...policyText(r.policy, input.now),
       });
     }
   }

@@ -20,6 +20,8 @@ export interface TufupReleaseCheck {
   readonly patch: boolean;
   /** The codec of that patch. */
   readonly codec: string;
+  /** A maintenance release on an older line (`release add --maintenance`). */
+  readonly maintenance?: boolean;
 }
 
 /**
@@ -30,6 +32,16 @@ export interface TufupReleaseCheck {
 export function checkTufupRelease(input: TufupReleaseCheck): string[] {
   if (!input.tufupLayout || input.noTufupClients || input.previous === undefined) return [];
   const release = `${input.app} ${input.version}`;
+  if (input.maintenance) {
+    throw new NotsotufError(
+      'TUFUP_INCOMPATIBLE',
+      `${release} would be a maintenance release below the latest one, which tufup clients cannot tell apart from the main line: they would be offered it and apply its patch in the wrong chain. This repository has tufup's layout, so apps with tufup's client read it.`,
+      {
+        hint: 'Pass --no-tufup-clients once no app with tufup’s client updates from this repository.',
+        details: { app: input.app, version: input.version },
+      },
+    );
+  }
   if (input.patch && input.codec !== TUFUP_PATCH_CODEC) {
     throw new NotsotufError(
       'TUFUP_INCOMPATIBLE',
@@ -75,4 +87,18 @@ export function tufupGapWarnings(
     );
   }
   return warnings;
+}
+
+/**
+ * Warnings for a release policy in tufup's layout: tufup's client reads `required` only, so it installs a release
+ * whatever its rollout share, halt or recall says.
+ */
+export function tufupPolicyWarnings(
+  input: { readonly tufupLayout: boolean; readonly noTufupClients: boolean; readonly app: string },
+  what: string,
+): string[] {
+  if (!input.tufupLayout || input.noTufupClients) return [];
+  return [
+    `${what}: apps with tufup's client do not read release policies; for them every release is offered to all at once. Only notsotuf clients follow it.`,
+  ];
 }

@@ -168,7 +168,7 @@ describe('notsotuf client check|update (real processes, HTTP on 127.0.0.1)', { t
     assert.match(none.stdout, /no update: 1\.1\.0 is the newest in channel final/);
     const noneJson = await run(args('check', dirs, ['--json'], { version: '1.1.0' }));
     assertExit(noneJson, 0);
-    assert.deepEqual(noneJson.json(), { ok: true, update: null });
+    assert.deepEqual(noneJson.json(), { ok: true, update: null, withheld: [] });
     assert.deepEqual(await snapshotTree(dirs.installDir), initial, 'check never touches the install dir');
   });
 

@@ -1,43 +1,28 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Client } from '../../client/client.js';
-import { CHANNELS, type Channel } from '../../client/plan/select-release.js';
+import type { WithheldRelease } from '../../client/plan/offer.js';
 import type { UpdateInfo } from '../../client/update-info.js';
 import { NotsotufError } from '../../core/errors.js';
-import { collect, outputOf, wholeNumber } from '../context.js';
-import { formatBytes, type OutputOptions, ProgressBar, printResult } from '../render.js';
-import { usageError } from '../usage-error.js';
+import { collect, outputOf } from '../context.js';
+import { formatBytes, printResult } from '../render.js';
+import {
+  addAppOption,
+  addRepositoryOptions,
+  narrate,
+  type RepositoryFlags,
+  repositoryOptionsOf,
+} from './client-flags.js';
 
-interface ClientFlags {
-  app: string;
+interface ClientFlags extends RepositoryFlags {
   currentVersion: string;
   installDir: string;
   cacheDir: string;
-  metadataUrl: string;
-  targetsUrl: string;
-  trustedRoot: string;
-  channel: string;
   patch: boolean;
   ignoreRequired?: boolean;
-  header?: string[];
-  stallTimeout?: number;
+  installId?: string;
   purge?: boolean;
   exclude?: string[];
-}
-
-function parseHeaders(lines: readonly string[] = []): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const at = line.indexOf(':');
-    if (at <= 0) {
-      throw usageError(
-        `--header "${line}" is not "Name: value".`,
-        'Example: --header "Authorization: Bearer TOKEN"',
-      );
-    }
-    headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-  }
-  return headers;
 }
 
 /** How the install dir is laid out: `update` installs the way the layout needs. */
@@ -49,9 +34,7 @@ type Layout = 'versioned' | 'in-place';
  * layout; what cannot apply there is refused before anything is downloaded.
  */
 async function clientFrom(flags: ClientFlags): Promise<{ client: Client; layout: Layout }> {
-  if (!CHANNELS.includes(flags.channel as Channel)) {
-    throw usageError(`Unknown channel "${flags.channel}".`, `Use one of: ${CHANNELS.join(', ')}.`);
-  }
+  const repository = repositoryOptionsOf(flags);
   const [{ Client }, { detectInstallLayout, inPlaceStrategy }, { compareVersions, parseVersion }] =
     await Promise.all([
       import('../../client/client.js'),
@@ -92,18 +75,13 @@ async function clientFrom(flags: ClientFlags): Promise<{ client: Client; layout:
     }
   }
   const client = new Client({
-    appName: flags.app,
+    ...repository,
     currentVersion: flags.currentVersion,
     installDir: flags.installDir,
     cacheDir: flags.cacheDir,
-    metadataUrl: flags.metadataUrl,
-    targetsUrl: flags.targetsUrl,
-    trustedRoot: { path: flags.trustedRoot },
-    channel: flags.channel as Channel,
     allowPatches: flags.patch,
     ignoreRequired: Boolean(flags.ignoreRequired),
-    headers: parseHeaders(flags.header),
-    ...(flags.stallTimeout ? { fetch: { stallTimeoutMs: flags.stallTimeout * 1000 } } : {}),
+    ...(flags.installId ? { installId: flags.installId } : {}),
     // A versioned root: no strategy, so the client installs with the versioned one, as it picks by layout.
     ...(layout.kind === 'versioned'
       ? {}
@@ -118,7 +96,16 @@ function describe(info: UpdateInfo): string {
       ? `${info.method.patches.length} patch(es): ${info.method.patches.map((p) => p.name).join(', ')}`
       : `the full archive ${info.method.archive.name} (${info.method.reason})`;
   return [
-    `update available: ${info.currentVersion} → ${info.version}${info.required ? ' (required)' : ''}`,
+    `update available: ${info.currentVersion} → ${info.version}${info.required ? ' (required)' : ''}${info.critical ? ' (critical: this version must update)' : ''}`,
+    ...(info.recall
+      ? [`  ${info.recall.from} was recalled${info.recall.reason ? ` (${info.recall.reason})` : ''}`]
+      : []),
+    ...(info.rollout
+      ? [
+          `  offered by a staged rollout at ${info.rollout.percent} % (this install's bucket ${info.rollout.bucket.toFixed(1)})`,
+        ]
+      : []),
+    ...info.withheld.map(describeWithheld),
     `  download: ${formatBytes(info.downloadBytes)} via ${how}; full archive ${formatBytes(info.archiveBytes)}`,
     ...(info.user === null || info.user === undefined
       ? []
@@ -126,42 +113,27 @@ function describe(info: UpdateInfo): string {
   ].join('\n');
 }
 
-/** Human progress lines on stderr (never with --json), so a person sees each phase. */
-function narrate(client: Client, out: OutputOptions): void {
-  if (out.json) return;
-  const bar = new ProgressBar('downloading', out);
-  client.on('download-progress', (p) => bar.update(p.bytes, p.total));
-  client.on('patching', (p) => {
-    bar.done();
-    process.stderr.write(`applying patch ${p.index}/${p.count}: ${p.name}\n`);
-  });
-  client.on('verifying', (p) => {
-    bar.done();
-    process.stderr.write(`verifying ${p.name}\n`);
-  });
-  client.on('extracting', (p) => process.stderr.write(`extracting ${p.version}\n`));
-  client.on('installing', (s) => process.stderr.write(`install step ${s.index}/${s.total}: ${s.title}\n`));
-  client.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
+/** Why a newer release is not offered to this install, in words. */
+export function describeWithheld(w: WithheldRelease): string {
+  const why =
+    w.reason === 'rollout'
+      ? `staged rollout at ${w.percent} %, this install's bucket is ${w.bucket?.toFixed(1)}`
+      : w.reason === 'line'
+        ? `a maintenance release of line ${w.line}`
+        : w.reason;
+  return `  ${w.version} not offered: ${why}`;
 }
 
 function addClientOptions(command: Command): Command {
-  return command
-    .requiredOption('--app <name>', 'app name, as in the target names')
-    .requiredOption('--current-version <v>', 'the installed version')
-    .requiredOption('--install-dir <dir>', 'where the app is installed')
-    .requiredOption('--cache-dir <dir>', 'the client cache (metadata, archives, partial downloads)')
-    .requiredOption('--metadata-url <url>', 'base URL (or directory) of the metadata')
-    .requiredOption('--targets-url <url>', 'base URL (or directory) of the targets')
-    .requiredOption('--trusted-root <file>', 'the root.json the app bundles')
-    .option('--channel <name>', `update channel: ${CHANNELS.join(', ')}`, 'final')
+  return addRepositoryOptions(
+    addAppOption(command)
+      .requiredOption('--current-version <v>', 'the installed version')
+      .requiredOption('--install-dir <dir>', 'where the app is installed')
+      .requiredOption('--cache-dir <dir>', 'the client cache (metadata, archives, partial downloads)'),
+  )
     .option('--no-patch', 'always download the full archive')
     .option('--ignore-required', 'jump over releases marked required')
-    .option('--header <line>', 'extra HTTP header "Name: value" (repeatable)', collect)
-    .option(
-      '--stall-timeout <seconds>',
-      'abort a download receiving nothing for this long',
-      wholeNumber('--stall-timeout', 1),
-    );
+    .option('--install-id <id>', "this install's id for staged rollouts (default: the one in the cache dir)");
 }
 
 /** `notsotuf client check|update`: the embeddable client, from the command line. */
@@ -178,9 +150,18 @@ export function registerClient(program: Command): void {
     const out = outputOf(command);
     const { client: c } = await clientFrom(flags);
     narrate(c, out);
+    let withheld: readonly WithheldRelease[] = [];
+    c.on('update-not-available', (e) => {
+      withheld = e.withheld;
+    });
     const info = await c.checkForUpdates();
-    printResult(out, { ok: true, update: info }, () =>
-      info ? describe(info) : `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
+    printResult(out, { ok: true, update: info, withheld: info?.withheld ?? withheld }, () =>
+      info
+        ? describe(info)
+        : [
+            `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
+            ...withheld.map(describeWithheld),
+          ].join('\n'),
     );
   });
 

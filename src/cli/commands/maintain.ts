@@ -63,7 +63,9 @@ export function registerMaintenance(program: Command): void {
         }
         lines.push(status.releases.length ? 'releases:' : 'releases: none');
         for (const r of status.releases) {
-          lines.push(`  ${r.app} ${r.version}${r.required ? ' (required)' : ''}${r.patch ? ' +patch' : ''}`);
+          lines.push(
+            `  ${r.app} ${r.version}${r.required ? ' (required)' : ''}${r.patch ? ' +patch' : ''}${r.control ? `  [${r.control}]` : ''}`,
+          );
         }
         for (const w of status.warnings) lines.push(`warning: ${w}`);
         return lines.join('\n');

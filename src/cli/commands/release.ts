@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
+import { describeReleasePolicy } from '../../core/release-policy.js';
 import type { PublishResult } from '../../repo/publish.js';
 import { openRepository, outputOf, wholeNumber } from '../context.js';
 import { formatBytes, ProgressBar, printResult, printWarnings } from '../render.js';
 import { UsageError, usageError } from '../usage-error.js';
 import { describePublish } from './describe.js';
+import { registerReleaseControl, rolloutFrom, rolloutOptions } from './release-control.js';
 
 async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unknown> {
   if (opts.meta !== undefined && opts.metaFile !== undefined) {
@@ -35,7 +37,7 @@ async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unk
 export function registerRelease(program: Command): void {
   const release = program.command('release').description('add, list and remove releases');
 
-  release
+  const add = release
     .command('add')
     .description('archive a bundle directory as a new release and sign it')
     .argument('<bundle-dir>', 'the app bundle directory')
@@ -53,45 +55,53 @@ export function registerRelease(program: Command): void {
       '--no-tufup-clients',
       "no app with tufup's client reads this tufup-style repository any more: allow patches it cannot apply",
     )
+    .option('--maintenance', 'a patch release on an older line, below the latest release', false)
+    .option('--line <prefix>', 'the line of a maintenance release (default: its major.minor, e.g. 1.4)')
+    .option('--minimum-version <v>', 'installs below this version must update (critical update)')
     .option(
       '--stage',
       'save the change for more signatures when the keys here do not meet a threshold',
       false,
-    )
-    .action(async (bundleDir: string, opts, command: Command) => {
-      const out = outputOf(command);
-      const repo = await openRepository(command);
-      const bars = { archive: new ProgressBar('archiving', out), patch: new ProgressBar('diffing  ', out) };
-      const { release: added, result } = await repo.addRelease({
-        bundleDir,
-        version: opts.version,
-        required: opts.required,
-        userMeta: await userMeta(opts),
-        ...(opts.platform ? { platform: opts.platform } : {}),
-        stage: opts.stage,
-        ...(opts.patchCodec ? { patchCodec: opts.patchCodec } : {}),
-        skipPatch: opts.skipPatch,
-        noTufupClients: opts.tufupClients === false,
-        onProgress: (p) => {
-          if (p.phase === 'patch') bars.archive.done();
-          bars[p.phase].update(p.done, p.total);
-        },
-      });
-      bars.archive.done();
-      bars.patch.done();
-      printWarnings(added.warnings);
-      printResult(out, { ok: true, release: added, result }, () =>
-        [
-          `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
-          ...(added.patch
-            ? [
-                `patch from ${added.patch.from}: ${added.patch.name} (${formatBytes(added.patch.length)}, ${added.patch.codec})`,
-              ]
-            : []),
-          describePublish(result),
-        ].join('\n'),
-      );
+    );
+  rolloutOptions(add, false).action(async (bundleDir: string, opts, command: Command) => {
+    const out = outputOf(command);
+    const rollout = rolloutFrom(opts, new Date());
+    const repo = await openRepository(command);
+    const bars = { archive: new ProgressBar('archiving', out), patch: new ProgressBar('diffing  ', out) };
+    const { release: added, result } = await repo.addRelease({
+      bundleDir,
+      version: opts.version,
+      required: opts.required,
+      userMeta: await userMeta(opts),
+      ...(opts.platform ? { platform: opts.platform } : {}),
+      stage: opts.stage,
+      ...(opts.patchCodec ? { patchCodec: opts.patchCodec } : {}),
+      skipPatch: opts.skipPatch,
+      noTufupClients: opts.tufupClients === false,
+      maintenance: opts.maintenance,
+      ...(opts.line ? { line: opts.line } : {}),
+      ...(rollout ? { rollout } : {}),
+      ...(opts.minimumVersion ? { minimumVersion: opts.minimumVersion } : {}),
+      onProgress: (p) => {
+        if (p.phase === 'patch') bars.archive.done();
+        bars[p.phase].update(p.done, p.total);
+      },
     });
+    bars.archive.done();
+    bars.patch.done();
+    printWarnings(added.warnings);
+    printResult(out, { ok: true, release: added, result }, () =>
+      [
+        `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
+        ...(added.patch
+          ? [
+              `patch from ${added.patch.from}: ${added.patch.name} (${formatBytes(added.patch.length)}, ${added.patch.codec})`,
+            ]
+          : []),
+        describePublish(result),
+      ].join('\n'),
+    );
+  });
 
   release
     .command('list')
@@ -100,6 +110,7 @@ export function registerRelease(program: Command): void {
     .action(async (opts, command: Command) => {
       const out = outputOf(command);
       const repo = await openRepository(command);
+      const now = Date.now();
       const releases = [...(await repo.releases()).entries()]
         .filter(([app]) => !opts.platform || app.endsWith(`-${opts.platform}`))
         .flatMap(([app, list]) =>
@@ -110,6 +121,8 @@ export function registerRelease(program: Command): void {
             archive: r.archive ? { name: r.archive.name, length: r.archive.length } : null,
             patch: r.patch ? { name: r.patch.name, length: r.patch.length } : null,
             user: r.user,
+            policy: r.policy ?? null,
+            control: describeReleasePolicy(r.policy, now) ?? null,
           })),
         );
       printResult(out, { ok: true, releases }, () =>
@@ -118,11 +131,13 @@ export function registerRelease(program: Command): void {
           : releases
               .map(
                 (r) =>
-                  `${r.app} ${r.version}${r.required ? ' (required)' : ''}  archive ${r.archive ? formatBytes(r.archive.length) : '-'}  patch ${r.patch ? formatBytes(r.patch.length) : '-'}`,
+                  `${r.app} ${r.version}${r.required ? ' (required)' : ''}  archive ${r.archive ? formatBytes(r.archive.length) : '-'}  patch ${r.patch ? formatBytes(r.patch.length) : '-'}${r.control ? `  [${r.control}]` : ''}`,
               )
               .join('\n'),
       );
     });
+
+  registerReleaseControl(release);
 
   release
     .command('remove')

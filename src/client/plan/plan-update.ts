@@ -3,9 +3,11 @@
  * Pure: the caller gathers the facts (trusted releases, state of the cached archive, patches that failed before)
  * and executes the plan. Improves on tufup by detecting a broken chain before anything is downloaded.
  */
+import { inLine } from '../../core/release-policy.js';
 import type { Release, ReleaseFile } from '../../core/releases.js';
 import { compareVersions, type Version } from '../../core/version.js';
-import { type SelectReleaseInput, selectRelease } from './select-release.js';
+import type { WithheldRelease } from './offer.js';
+import { type SelectReleaseInput, selectOffered } from './select-release.js';
 
 /** tufup's rule: patches are used while their total size is at most this fraction of the full archive. */
 export const DEFAULT_MAX_PATCH_RATIO = 0.8;
@@ -25,7 +27,8 @@ export type FullReason =
   | 'chain-gap'
   | 'patch-codec-unknown'
   | 'patch-failed'
-  | 'patches-too-large';
+  | 'patches-too-large'
+  | 'recall';
 
 export type UpdateMethod =
   | { readonly kind: 'patch'; readonly patches: readonly ReleaseFile[]; readonly bytes: number }
@@ -36,14 +39,30 @@ export type UpdateMethod =
       readonly reason: FullReason;
     };
 
+/** Why this install gets the update, beyond "it is newer". */
+export interface UpdateReason {
+  /** The install is below the release's minimum version: it must update. */
+  readonly critical: boolean;
+  /** Offered by a staged rollout: the share now and this install's bucket. */
+  readonly rollout?: { readonly percent: number; readonly bucket: number };
+  /** The installed release was recalled; this is the release the publisher moves it to (may be lower). */
+  readonly recall?: { readonly from: string; readonly reason?: string };
+}
+
 export type UpdatePlan =
-  | { readonly kind: 'none' }
+  | {
+      readonly kind: 'none';
+      /** Newer releases the signed policies withhold from this install, and why. */
+      readonly withheld?: readonly WithheldRelease[];
+    }
   | {
       readonly kind: 'update';
       readonly release: Release;
       /** The archive of `release`, the fallback when a patch fails. */
       readonly archive: ReleaseFile;
       readonly method: UpdateMethod;
+      readonly reason?: UpdateReason;
+      readonly withheld?: readonly WithheldRelease[];
     };
 
 /** Which release (see SelectReleaseInput: releases, current, channel, ignoreRequired, failedVersions), and how. */
@@ -83,10 +102,15 @@ export function patchChain(
   current: Version,
   target: Version,
 ): ReleaseFile[] | undefined {
-  const index = releases.findIndex((r) => compareVersions(r.version, current) === 0);
+  // Patches chain along one line: maintenance releases of the target's line, or the main line (no `line`).
+  const line = releases.find((r) => compareVersions(r.version, target) === 0)?.policy?.line;
+  const chainOf = releases.filter((r) =>
+    line === undefined ? r.policy?.line === undefined : inLine(r.version, line),
+  );
+  const index = chainOf.findIndex((r) => compareVersions(r.version, current) === 0);
   if (index < 0) return undefined;
   const chain: ReleaseFile[] = [];
-  for (const release of releases.slice(index + 1)) {
+  for (const release of chainOf.slice(index + 1)) {
     if (compareVersions(release.version, target) > 0) break;
     // A patch without the signed size and hash of its result could not be verified: unusable.
     const patch = release.patch;
@@ -100,13 +124,58 @@ function full(archive: ReleaseFile, reason: FullReason): UpdateMethod {
   return { kind: 'full', archive, bytes: archive.length, reason };
 }
 
-/** Chooses the release and the cheapest safe way to it. */
+/** Chooses the release and the cheapest safe way to it; a recalled install goes to the release it is recalled to. */
 export function planUpdate(input: PlanInput): UpdatePlan {
-  const release = selectRelease(input);
-  if (!release?.archive) return { kind: 'none' };
-  const archive = release.archive;
-  const method = chooseMethod(input, release, archive);
-  return { kind: 'update', release, archive, method };
+  const selection = selectOffered(input);
+  const withheld = selection.withheld.length > 0 ? { withheld: selection.withheld } : {};
+  const release = selection.release;
+  if (release?.archive) {
+    const archive = release.archive;
+    const decision = selection.decision;
+    const reason: UpdateReason = {
+      critical: decision?.critical ?? false,
+      ...(decision?.rollout ? { rollout: decision.rollout } : {}),
+    };
+    return {
+      kind: 'update',
+      release,
+      archive,
+      method: chooseMethod(input, release, archive),
+      reason,
+      ...withheld,
+    };
+  }
+  const recalled = recallTarget(input);
+  if (recalled) {
+    const { release: good, recall } = recalled;
+    const archive = good.archive as ReleaseFile;
+    return {
+      kind: 'update',
+      release: good,
+      archive,
+      // Patches only go up a chain; going back takes the full archive.
+      method: full(archive, 'recall'),
+      reason: { critical: true, recall },
+      ...withheld,
+    };
+  }
+  return { kind: 'none', ...withheld };
+}
+
+/** The release a recall of the installed release points to, when there is one to install. */
+function recallTarget(
+  input: PlanInput,
+): { release: Release; recall: { from: string; reason?: string } } | undefined {
+  const current = input.releases.find((r) => compareVersions(r.version, input.current) === 0);
+  const recall = input.offer ? current?.policy?.recall : undefined;
+  if (!current || !recall) return undefined;
+  const release = input.releases.find((r) => r.version.normalized === recall.to);
+  if (!release?.archive || release.policy?.recall) return undefined;
+  if (input.failedVersions?.has(release.version.normalized)) return undefined;
+  return {
+    release,
+    recall: { from: current.version.normalized, ...(recall.reason ? { reason: recall.reason } : {}) },
+  };
 }
 
 function chooseMethod(input: PlanInput, release: Release, archive: ReleaseFile): UpdateMethod {

@@ -4,6 +4,7 @@
  */
 import type { Release } from '../../core/releases.js';
 import { compareVersions, preReleaseLevel, type Version } from '../../core/version.js';
+import { type OfferContext, type OfferDecision, offerDecision, type WithheldRelease } from './offer.js';
 
 /** The update channel: `final` takes finals only; each further channel also takes the levels above it. */
 export type Channel = 'final' | 'rc' | 'beta' | 'alpha';
@@ -36,22 +37,49 @@ export interface SelectReleaseInput {
    * client waits for a newer release instead of installing the broken one in a loop.
    */
   readonly failedVersions?: ReadonlySet<string>;
+  /** Apply the signed release policies (rollout, halt, recall, line, minimum version) for this install. */
+  readonly offer?: OfferContext;
 }
 
+/** The chosen release, how it is offered, and the newer releases the policies withheld (oldest first). */
+export interface Selection {
+  readonly release?: Release;
+  readonly decision?: OfferDecision & { offered: true };
+  readonly withheld: readonly WithheldRelease[];
+}
+
+const OFFERED: OfferDecision & { offered: true } = { offered: true, critical: false };
+
 /**
- * The release to update to, or undefined when none is newer. Among newer releases that have an archive and are in
- * the channel, the first required one (ascending) wins — a client never jumps over a release its publisher marked
- * required — otherwise the highest.
+ * The release to update to, or undefined when none is newer. Among newer releases that have an archive, are in
+ * the channel and are offered to this install, the first required one (ascending) wins — a client never jumps
+ * over a release its publisher marked required, and waits while such a release is halted or not yet rolled out
+ * to it — otherwise the highest.
  */
-export function selectRelease(input: SelectReleaseInput): Release | undefined {
-  let best: Release | undefined;
+export function selectOffered(input: SelectReleaseInput): Selection {
+  let best: { release: Release; decision: OfferDecision & { offered: true } } | undefined;
+  const withheld: WithheldRelease[] = [];
   for (const release of input.releases) {
     if (!release.archive) continue;
     if (compareVersions(release.version, input.current) <= 0) continue;
     if (!inChannel(release.version, input.channel)) continue;
     if (input.failedVersions?.has(release.version.normalized)) continue;
-    if (release.required && !input.ignoreRequired) return release;
-    if (!best || compareVersions(release.version, best.version) > 0) best = release;
+    const decision = input.offer ? offerDecision(release, input.offer) : OFFERED;
+    const required = release.required && !input.ignoreRequired;
+    if (!decision.offered) {
+      withheld.push(decision.withheld);
+      // A required release not offered yet blocks what comes after it; a recalled one or another line does not.
+      if (required && (decision.withheld.reason === 'rollout' || decision.withheld.reason === 'halted'))
+        break;
+      continue;
+    }
+    if (required) return { release, decision, withheld };
+    if (!best || compareVersions(release.version, best.release.version) > 0) best = { release, decision };
   }
-  return best;
+  return best ? { ...best, withheld } : { withheld };
+}
+
+/** The release to update to (see {@link selectOffered}), or undefined. */
+export function selectRelease(input: SelectReleaseInput): Release | undefined {
+  return selectOffered(input).release;
 }
