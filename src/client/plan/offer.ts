@@ -65,6 +65,8 @@ export function offerDecision(release: Release, ctx: OfferContext): OfferDecisio
   if (!policy?.rollout) return { offered: true, critical };
   const percent = rolloutPercent(policy.rollout, ctx.now);
   const bucket = rolloutBucket(ctx.installId, ctx.app, release.version);
-  if (bucket < percent || critical) return { offered: true, critical, rollout: { percent, bucket } };
+  if (bucket < percent) return { offered: true, critical, rollout: { percent, bucket } };
+  // Offered because it is critical here, not because the rollout reached this install.
+  if (critical) return { offered: true, critical };
   return { offered: false, withheld: { version, reason: 'rollout', percent, bucket } };
 }

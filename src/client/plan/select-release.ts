@@ -59,6 +59,11 @@ const OFFERED: OfferDecision & { offered: true } = { offered: true, critical: fa
 export function selectOffered(input: SelectReleaseInput): Selection {
   let best: { release: Release; decision: OfferDecision & { offered: true } } | undefined;
   const withheld: WithheldRelease[] = [];
+  // An install below the minimum version of any release it is offered must update, even when it is offered a
+  // still newer release that sets no minimum (it jumps over the critical one, but must not stay where it is).
+  let critical = false;
+  const marked = (decision: OfferDecision & { offered: true }) =>
+    critical && !decision.critical ? { ...decision, critical: true } : decision;
   for (const release of input.releases) {
     if (!release.archive) continue;
     if (compareVersions(release.version, input.current) <= 0) continue;
@@ -73,10 +78,11 @@ export function selectOffered(input: SelectReleaseInput): Selection {
         break;
       continue;
     }
-    if (required) return { release, decision, withheld };
+    critical ||= decision.critical;
+    if (required) return { release, decision: marked(decision), withheld };
     if (!best || compareVersions(release.version, best.release.version) > 0) best = { release, decision };
   }
-  return best ? { ...best, withheld } : { withheld };
+  return best ? { release: best.release, decision: marked(best.decision), withheld } : { withheld };
 }
 
 /** The release to update to (see {@link selectOffered}), or undefined. */
