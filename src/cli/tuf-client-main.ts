@@ -10,9 +10,9 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ResilientFetcher } from '../client/fetch/index.js';
 import { refreshTrustedMetadata } from '../client/trusted-metadata.js';
 import { isNotsotufError } from '../core/errors.js';
+import { ResilientFetcher } from '../transport/index.js';
 
 const USAGE = `usage:
   notsotuf-tuf-client --metadata-dir D init TRUSTED_ROOT

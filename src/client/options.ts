@@ -37,8 +37,14 @@ export interface ClientOptions {
   readonly now?: () => number;
   /** Default true; false always downloads full archives (tufup's `patch=False`). */
   readonly allowPatches?: boolean;
+  /**
+   * The download rate (bytes per second) the plan weighs patch apply time against. Default: the rate this client
+   * measured on its previous large downloads (kept in `cacheDir/download-rate.json`), else 2.5 MB/s.
+   */
+  readonly downloadRate?: number;
   /** Extra HTTP headers on every request (authorization). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Transport settings; their defaults are DEFAULT_FETCHER_OPTIONS, shared with the publisher's `verify`. */
   readonly fetch?: {
     /** Abort a request that receives no byte for this long. Default 30 s. */
     readonly stallTimeoutMs?: number;
@@ -48,6 +54,7 @@ export interface ClientOptions {
     readonly retries?: number;
     /** First backoff delay, doubled each attempt. Default 500 ms. */
     readonly retryDelayMs?: number;
+    /** Default `notsotuf/<version>`. */
     readonly userAgent?: string;
   };
   /**
@@ -67,5 +74,4 @@ export const DEFAULT_CLIENT_OPTIONS = {
   ignoreRequired: false,
   allowPatches: true,
   maxUnsignedTarSize: 16 * 1024 ** 3,
-  userAgent: 'notsotuf-client',
 } as const;

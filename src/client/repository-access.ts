@@ -1,11 +1,12 @@
 /**
  * Opening the repository as the client does, for code that downloads without a Client (the first install): the
- * trusted root option read into bytes, and the resilient fetcher built from the client's options and defaults.
+ * trusted root option read into bytes, and the resilient fetcher built from the client's options (defaults:
+ * DEFAULT_FETCHER_OPTIONS in transport/).
  */
 import { readFile } from 'node:fs/promises';
 import { NotsotufError } from '../core/errors.js';
-import { ResilientFetcher } from './fetch/index.js';
-import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
+import { ResilientFetcher } from '../transport/index.js';
+import type { ClientOptions, Mirror } from './options.js';
 
 /**
  * The bytes of a trusted root option: bytes as they are, or the file a path (a string or `{ path }`) names.
@@ -62,7 +63,7 @@ export function fetcherFor(
     ...(f.retries === undefined ? {} : { retries: f.retries }),
     ...(f.retryDelayMs === undefined ? {} : { retryDelayMs: f.retryDelayMs }),
     ...(options.headers ? { headers: options.headers } : {}),
-    userAgent: f.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent,
+    ...(f.userAgent === undefined ? {} : { userAgent: f.userAgent }),
     partialDir,
   });
   fetcher.signal = signal;

@@ -8,13 +8,11 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metadata, Root } from '@tufjs/models';
-import type { Fetcher } from 'tuf-js';
 import { NotsotufError } from '../core/errors.js';
 import type { TargetEntry } from '../core/releases.js';
-import { tempPathFor, writeFileAtomic } from '../util/atomic-write.js';
+import { createUpdater, type Fetcher, fromTufError, verifiedTargets } from '../tufjs/index.js';
+import { tempPathFor, writeFileAtomic } from '../util/durable-fs.js';
 import { parseRoot, parseTrustedRoot, rootChainValid } from './root-chain.js';
-import { fromTufError } from './tuf-errors.js';
-import { createUpdater, verifiedTargets } from './tuf-updater.js';
 
 /** The fetcher the client hands to tuf-js, plus what the client needs to know about it. */
 export interface MetadataFetcher extends Fetcher {
@@ -31,13 +29,6 @@ export interface TrustedMetadataOptions {
   /** The root.json the app bundles: the trust anchor. */
   readonly trustedRoot: Uint8Array;
   readonly fetcher: MetadataFetcher;
-  /** Length limits for metadata downloads (tuf-js config), e.g. `{ targetsMaxLength }`. */
-  readonly limits?: {
-    rootMaxLength?: number;
-    timestampMaxLength?: number;
-    snapshotMaxLength?: number;
-    targetsMaxLength?: number;
-  };
   readonly onWarning?: (message: string) => void;
 }
 
@@ -164,7 +155,6 @@ export async function refreshTrustedMetadata(options: TrustedMetadataOptions): P
       metadataBaseUrl: options.fetcher.metadataBaseUrl,
       targetBaseUrl: options.fetcher.targetBaseUrl,
       fetcher: recordingFetcher(options.fetcher, roots),
-      config: { ...options.limits },
     });
     // No timestamp yet: this client never verified this repository, so a signature mismatch most likely means
     // that the app bundles another repository's root.json, not that someone tampers with this one.

@@ -1,10 +1,10 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ResilientFetcher } from '../client/fetch/index.js';
-import { createUpdater, verifiedRoot, verifiedTargets } from '../client/tuf-updater.js';
 import { parseTargetCustom } from '../core/custom-metadata.js';
 import { isNotsotufError } from '../core/errors.js';
+import { ResilientFetcher } from '../transport/index.js';
+import { createUpdater, fromTufError, verifiedRoot, verifiedTargets } from '../tufjs/index.js';
 import { RepoLayout } from './layout.js';
 
 export interface VerifyProblem {
@@ -49,7 +49,8 @@ function describe(err: unknown): string {
 /**
  * Loads a repository directory exactly as a client would — tuf-js, starting from the first root and walking
  * every root rotation — then downloads every target and checks its length and hash. Collects all problems
- * instead of stopping at the first.
+ * instead of stopping at the first. It goes the client's way: the same tuf-js adapter (tufjs/, with its
+ * corrections and its reading of tuf-js's errors) and the same fetcher (transport/).
  */
 export async function verifyRepository(repoDir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const metadataDir = join(repoDir, 'metadata');
@@ -78,7 +79,8 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
     try {
       await updater.refresh();
     } catch (err) {
-      problems.push({ message: `metadata does not verify: ${describe(err)}` });
+      const error = fromTufError(err, 'refresh', fetcher.lastFailure);
+      problems.push({ message: `metadata does not verify: ${error.message} (${error.code})` });
       return { ok: false, targetsChecked: 0, problems };
     }
     const [root, trustedTargets] = [verifiedRoot(updater), verifiedTargets(updater)];
@@ -101,7 +103,9 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
           checked++;
           continue;
         }
-        await updater.downloadTarget(info, join(clientTargets, `${checked}.bin`));
+        await updater.downloadTarget(info, join(clientTargets, `${checked}.bin`)).catch((err: unknown) => {
+          throw fromTufError(err, 'download', fetcher.lastFailure);
+        });
         await rm(join(clientTargets, `${checked}.bin`), { force: true });
         checked++;
       } catch (err) {

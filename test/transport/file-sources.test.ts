@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import { ResilientFetcher } from '../../../src/client/fetch/index.js';
-import { isNotsotufError } from '../../../src/core/errors.js';
+import { isNotsotufError } from '../../src/core/errors.js';
+import { ResilientFetcher } from '../../src/transport/index.js';
 import { content, deadUrl, tempDir, verifyingHandler } from './fault-server.js';
 
 async function diskRepo(t: Parameters<typeof tempDir>[0]) {

@@ -1,14 +1,15 @@
 /** The fetcher against real HTTP servers on 127.0.0.1 that misbehave on purpose. */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { isNotsotufError, NotsotufError } from '../../src/core/errors.js';
 import {
+  DEFAULT_FETCHER_OPTIONS,
   type DownloadProgress,
   type FetcherOptions,
   ResilientFetcher,
-} from '../../../src/client/fetch/index.js';
-import { isNotsotufError, NotsotufError } from '../../../src/core/errors.js';
+} from '../../src/transport/index.js';
 import {
   content,
   deadUrl,
@@ -304,6 +305,15 @@ describe('ResilientFetcher: HTTP statuses, retries and mirrors', () => {
       assert.equal(r.headers['user-agent'], 'my-app/1.2');
       assert.equal(r.headers['accept-encoding'], 'identity');
     }
+  });
+
+  test('without a userAgent option, requests say notsotuf/<package version>', async (t) => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    assert.equal(DEFAULT_FETCHER_OPTIONS.userAgent, `notsotuf/${version}`);
+    const server = await startServer(t, (req, res) => send(req, res, Buffer.from('{}')));
+    const fetcher = fetcherFor([server.url]);
+    await fetcher.downloadBytes(`${fetcher.metadataBaseUrl}timestamp.json`, 100);
+    assert.equal(server.requests[0]?.headers['user-agent'], `notsotuf/${version}`);
   });
 
   test('bad options and no mirror: INVALID_ARGUMENT', () => {

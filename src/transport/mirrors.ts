@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { NotsotufError } from '../../core/errors.js';
+import { NotsotufError } from '../core/errors.js';
 
 /** Where one copy of a repository is served: its metadata and its targets. */
 export interface MirrorSource {

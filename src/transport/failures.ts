@@ -1,5 +1,6 @@
-import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import { NotsotufError } from '../../core/errors.js';
+import { aborted } from '../core/aborted.js';
+import { NotsotufError } from '../core/errors.js';
+import { fileNotThereError } from '../tufjs/index.js';
 
 /** Why one attempt on one mirror did not deliver the whole body. */
 export type AttemptFailure =
@@ -75,7 +76,7 @@ export function finalError(
           : 'The repository or a mirror may be incomplete or still being updated; try again later.',
       },
     );
-    const thrown = new DownloadHTTPError(`${missing.url}: HTTP ${missing.status}`, missing.status);
+    const thrown = fileNotThereError(`${missing.url}: HTTP ${missing.status}`, missing.status);
     return { thrown, failure };
   }
   const f = failures[0];
@@ -122,5 +123,5 @@ export function finalError(
 
 /** The caller's signal fired. */
 export function abortedError(url: string, reason: unknown): NotsotufError {
-  return new NotsotufError('ABORTED', `Download of ${url} was aborted.`, { cause: reason, details: { url } });
+  return aborted(`Download of ${url} was aborted.`, { cause: reason, details: { url } });
 }

@@ -1,10 +1,8 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BaseFetcher } from 'tuf-js';
-import { NotsotufError } from '../../core/errors.js';
+import { NotsotufError } from '../core/errors.js';
+import { BaseFetcher } from '../tufjs/index.js';
 import {
   type AttemptFailure,
   abortedError,
@@ -12,60 +10,11 @@ import {
   isTransient,
   type MirrorFailure,
 } from './failures.js';
+import { DEFAULT_FETCHER_OPTIONS, type DownloadProgress, type FetcherOptions } from './fetcher-options.js';
+import { lengthMeter, TooLarge } from './meter.js';
 import { type MirrorSource, mirrorUrlsFor, normalizeMirror } from './mirrors.js';
-import { FileSink, MemorySink, type Meter, partialFileName, type Sink } from './sinks.js';
-import { openUrl } from './transport.js';
-
-export interface FetcherOptions {
-  /** Abort a request when no byte arrived for this long (idle time, not the whole request). Default 30 000. */
-  stallTimeoutMs?: number;
-  /**
-   * Slowest transfer accepted, averaged over each `stallTimeoutMs` window: a server trickling a byte just often
-   * enough to dodge the idle timeout (a slow-retrieval attack) is cut off like a stalled one. Default 1024.
-   */
-  minBytesPerSecond?: number;
-  /**
-   * Extra attempts per mirror for transient failures (network, stall, HTTP 5xx/408/429). An attempt that got the
-   * download further than any before it does not count: a large file on a flaky link keeps going. Default 3.
-   */
-  retries?: number;
-  /**
-   * Most attempts per mirror for one file, progress or not. Resuming after progress is free under `retries`, so
-   * without this bound a server that sends a few bytes per stall period (a slow-retrieval attack) would hold the
-   * client forever. Default 20.
-   */
-  maxAttempts?: number;
-  /** Wait before the first retry, doubled for each further one, plus a little jitter. Default 500. */
-  retryDelayMs?: number;
-  /** Extra headers (authorization) on every http(s) request. */
-  headers?: Readonly<Record<string, string>>;
-  /** Default `notsotuf`. */
-  userAgent?: string;
-  /** Where partial target downloads are kept across runs; without it only the current run can resume. */
-  partialDir?: string;
-}
-
-/** Defaults of {@link FetcherOptions}. */
-export const DEFAULT_FETCHER_OPTIONS = {
-  stallTimeoutMs: 30_000,
-  minBytesPerSecond: 1024,
-  retries: 3,
-  maxAttempts: 20,
-  retryDelayMs: 500,
-  userAgent: 'notsotuf',
-} as const;
-
-/** One chunk of a target download arrived. */
-export interface DownloadProgress {
-  /** The URL tuf-js asked for (of the first mirror, whichever mirror serves it). */
-  readonly url: string;
-  /** Bytes of the file so far, resumed bytes included (it drops back when a download starts over). */
-  readonly bytes: number;
-  /** The expected length (the target's signed length). */
-  readonly total: number;
-  /** Bytes in this chunk. */
-  readonly delta: number;
-}
+import { openUrl } from './open-url.js';
+import { FileSink, MemorySink, partialLocation, type Sink } from './sinks.js';
 
 type FileHandler<T> = (path: string) => Promise<T>;
 
@@ -78,9 +27,6 @@ interface Operation {
   readonly resume: boolean;
   readonly progress: ((p: DownloadProgress) => void) | undefined;
 }
-
-/** Thrown by the meter when a body goes past `maxLength`. */
-class TooLarge extends Error {}
 
 /** Partial-file failures after which the bytes are worth keeping for a later run. */
 const KEEP_PARTIAL = new Set(['ABORTED', 'DOWNLOAD_STALLED', 'DOWNLOAD_FAILED']);
@@ -170,7 +116,7 @@ export class ResilientFetcher extends BaseFetcher {
    */
   override async downloadFile<T>(url: string, maxLength: number, handler: FileHandler<T>): Promise<T> {
     const op = this.operation(url, maxLength, true);
-    const { path, dispose } = await this.record(this.partialPath(url, maxLength));
+    const { path, dispose } = await this.record(partialLocation(this.partialDir, url, maxLength));
     try {
       for (let pass = 1; ; pass++) {
         const sink = await this.record(FileSink.open(path, maxLength));
@@ -248,27 +194,6 @@ export class ResilientFetcher extends BaseFetcher {
     const { thrown, failure } = finalError(failures, { stallTimeoutMs: this.stallTimeoutMs, maxLength });
     this.lastFailure = failure;
     return thrown;
-  }
-
-  /** With `partialDir`: a stable name there, kept across runs. Without: a temp file removed at the end. */
-  private async partialPath(
-    url: string,
-    maxLength: number,
-  ): Promise<{ path: string; dispose(): Promise<void> }> {
-    try {
-      if (this.partialDir !== undefined) {
-        await mkdir(this.partialDir, { recursive: true });
-        return { path: join(this.partialDir, partialFileName(url, maxLength)), dispose: async () => {} };
-      }
-      const dir = await mkdtemp(join(tmpdir(), 'notsotuf-download-'));
-      return { path: join(dir, 'download.part'), dispose: () => rm(dir, { recursive: true, force: true }) };
-    } catch (err) {
-      throw new NotsotufError('IO_ERROR', 'Could not create a file for the download.', {
-        cause: err,
-        ...(this.partialDir === undefined ? {} : { path: this.partialDir }),
-        hint: 'Check that the directory is writable and that the disk is not full.',
-      });
-    }
   }
 
   /** Every mirror in order until one delivers the whole body into `sink`. */
@@ -351,7 +276,7 @@ export class ResilientFetcher extends BaseFetcher {
       windowBytes = 0;
       await sink.append(
         opened.body,
-        this.meter(op, sink.size, (n) => {
+        lengthMeter(op, sink.size, (n) => {
           windowBytes += n;
           timer.refresh();
         }),
@@ -368,26 +293,6 @@ export class ResilientFetcher extends BaseFetcher {
       clearTimeout(timer);
       clearInterval(slow);
     }
-  }
-
-  /** Caps the body at `maxLength` before a byte past it is stored, restarts the idle timer, reports progress. */
-  private meter(op: Operation, start: number, touch: (bytes: number) => void): Meter {
-    return async function* (source) {
-      let bytes = start;
-      for await (const chunk of source) {
-        touch(chunk.length);
-        if (bytes + chunk.length > op.maxLength) throw new TooLarge();
-        bytes += chunk.length;
-        if (op.progress) {
-          try {
-            op.progress({ url: op.url, bytes, total: op.maxLength, delta: chunk.length });
-          } catch {
-            // A listener's bug must not pass for a network failure and trigger retries.
-          }
-        }
-        yield chunk;
-      }
-    };
   }
 }
 

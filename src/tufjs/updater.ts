@@ -1,7 +1,7 @@
 /**
- * The one place notsotuf reaches into tuf-js's Updater beyond its public methods. tuf-js 5 (the version that
- * installs on every Node notsotuf supports) has two flaws in delegated-role handling, corrected here on the
- * instance, before any refresh:
+ * The tuf-js Updater as notsotuf uses it, and the one place that reaches beyond its public methods. tuf-js 5 (the
+ * version that installs on every Node notsotuf supports) has two flaws in delegated-role handling, corrected here
+ * on the instance, before any refresh:
  * - a delegated role already trusted in this process is returned as is when another delegator reaches it, without
  *   checking that this delegator's keys sign it (diamond delegations; tuf-js 6 fixes it, but declares Node
  *   ^22.22 || ^24.15 only). Here it is verified against the current delegator first, as python-tuf does.

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { normalizeMirror } from '../../../src/client/fetch/index.js';
-import { mirrorUrlsFor, toBaseUrl } from '../../../src/client/fetch/mirrors.js';
-import { isNotsotufError } from '../../../src/core/errors.js';
+import { isNotsotufError } from '../../src/core/errors.js';
+import { normalizeMirror } from '../../src/transport/index.js';
+import { mirrorUrlsFor, toBaseUrl } from '../../src/transport/mirrors.js';
 
 describe('toBaseUrl', () => {
   const cases: { name: string; input: string; expected: string }[] = [

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { stat, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotsotufError } from '../../core/errors.js';
+import { NotsotufError } from '../core/errors.js';
 
 /** Checks, counts and passes on each chunk of a body (the fetcher's length cap, stall timer and progress). */
 export type Meter = (source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
@@ -80,6 +82,32 @@ export class MemorySink implements Sink {
  */
 export function partialFileName(url: string, maxLength: number): string {
   return `${createHash('sha256').update(url).digest('hex').slice(0, 32)}-${maxLength}.part`;
+}
+
+/**
+ * Where a target download is kept while it arrives. With `partialDir`: a stable name there, kept across runs (so
+ * the next run resumes). Without: a temp file, removed by `dispose`.
+ * @throws NotsotufError `IO_ERROR`
+ */
+export async function partialLocation(
+  partialDir: string | undefined,
+  url: string,
+  maxLength: number,
+): Promise<{ path: string; dispose(): Promise<void> }> {
+  try {
+    if (partialDir !== undefined) {
+      await mkdir(partialDir, { recursive: true });
+      return { path: join(partialDir, partialFileName(url, maxLength)), dispose: async () => {} };
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'notsotuf-download-'));
+    return { path: join(dir, 'download.part'), dispose: () => rm(dir, { recursive: true, force: true }) };
+  } catch (err) {
+    throw new NotsotufError('IO_ERROR', 'Could not create a file for the download.', {
+      cause: err,
+      ...(partialDir === undefined ? {} : { path: partialDir }),
+      hint: 'Check that the directory is writable and that the disk is not full.',
+    });
+  }
 }
 
 function ioError(path: string, cause: unknown): NotsotufError {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type FetcherOptions, ResilientFetcher } from '../../../src/client/fetch/index.js';
-import { partialFileName } from '../../../src/client/fetch/sinks.js';
-import { isNotsotufError } from '../../../src/core/errors.js';
+import { isNotsotufError } from '../../src/core/errors.js';
+import { type FetcherOptions, ResilientFetcher } from '../../src/transport/index.js';
+import { partialFileName } from '../../src/transport/sinks.js';
 import { content, send, startServer, tempDir, verifyingHandler } from './fault-server.js';
 
 function fetcherFor(base: string, options: FetcherOptions): ResilientFetcher {

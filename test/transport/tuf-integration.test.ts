@@ -7,11 +7,11 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Updater } from 'tuf-js';
-import { type MirrorSource, ResilientFetcher } from '../../../src/client/fetch/index.js';
-import { serveDirectory } from '../../../src/server/static-server.js';
+import { serveDirectory } from '../../src/server/static-server.js';
+import { type MirrorSource, ResilientFetcher } from '../../src/transport/index.js';
 import { deadUrl, tempDir } from './fault-server.js';
 
-const REPO = join(import.meta.dirname, '..', '..', 'fixtures', 'tufup-repo-v0.10', 'repository');
+const REPO = join(import.meta.dirname, '..', 'fixtures', 'tufup-repo-v0.10', 'repository');
 
 function mirror(base: string): MirrorSource {
   return { metadataUrl: `${base}/metadata`, targetsUrl: `${base}/targets` };
