@@ -29,9 +29,15 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Two reporters on stdout: `spec` as the tests run, then scripts/test-file-times.mjs's time per file and the
+// slowest files (a path relative to cwd, which Node resolves like an import).
+const reporters = ['spec', './scripts/test-file-times.mjs'].flatMap((r) => [
+  `--test-reporter=${r}`,
+  '--test-reporter-destination=stdout',
+]);
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', ...reporters, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -1,8 +1,8 @@
 /**
- * File-system steps of extract-tar.ts that work on the whole staging tree: applying directory modes once all
- * contents exist, and removing the tree after a failure.
+ * The file-system step of extract-tar.ts that works on the whole staging tree: applying directory modes once all
+ * contents exist. (Removing the tree after a failure is util/durable-fs.ts's removeTree.)
  */
-import { chmod, readdir, rm, utimes } from 'node:fs/promises';
+import { chmod, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 
@@ -31,31 +31,5 @@ export async function applyDirModes(
         hint: 'Check that the staging directory is writable.',
       });
     }
-  }
-}
-
-/**
- * Removes a staging tree, best effort: if a read-only directory (a final mode already applied) blocks removal,
- * the tree is made writable and removal tried once more. A tree that still cannot be removed is left; callers
- * never reuse a staging directory, so leftovers are only wasted space.
- */
-export async function removeTree(root: string): Promise<void> {
-  try {
-    await rm(root, { recursive: true, force: true, maxRetries: 3 });
-  } catch {
-    try {
-      await makeWritable(root);
-      await rm(root, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      // Nothing more to try; the caller reports the error that caused the cleanup.
-    }
-  }
-}
-
-/** Gives the owner full access to every directory below `dir` (symlinks are not followed). */
-async function makeWritable(dir: string): Promise<void> {
-  await chmod(dir, 0o700);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) await makeWritable(join(dir, entry.name));
   }
 }

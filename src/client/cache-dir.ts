@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { ReleaseFile } from '../core/releases.js';
 import { parseTargetName } from '../core/target-name.js';
 import { compareVersions, type Version } from '../core/version.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/durable-fs.js';
 import { failedPatchKey } from './plan/plan-update.js';
 
 const FAILED_SUFFIX = '.failed';

@@ -26,7 +26,7 @@ import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/durable-fs.js';
 import { ALWAYS_EXCLUDED, excludePatternSource, literalPathSource } from './exclude-pattern.js';
 import { type HelperCommand, writeNodeHandover } from './handover/node-handover.js';
 import { HANDOVER_EXIT, type RestartCommand } from './handover/plan.js';

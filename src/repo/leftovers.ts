@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /** Work directories commands make inside a repository directory (patch diffing, pulls). */
 const WORK_DIR = /^\.notsotuf-(work|pull)-/;
-/** Temp files of atomic writes (`.<name>.<random>.tmp`, see util/atomic-write.ts). */
+/** Temp files of atomic writes (`.<name>.<random>.tmp`, see util/durable-fs.ts). */
 const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
 import { parseMetadata } from '../tuf/metadata.js';
-import { moveFile, writeFileAtomic } from '../util/atomic-write.js';
+import { moveFile, writeFileAtomic } from '../util/durable-fs.js';
 import { type LoadedConfig, parseConfig, serializeConfig } from './config.js';
 import type { Draft } from './draft.js';
 import type { RepoState } from './state.js';

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
-import { copyFileAtomic } from '../util/atomic-write.js';
+import { copyFileAtomic } from '../util/durable-fs.js';
 import { hashFile } from '../util/hash-file.js';
 import type { ObjectStore, PutOptions, RemoteObject } from './object-store.js';
 

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { NotsotufError } from '../core/errors.js';
+import { newLockOwner, ownerGone } from '../util/lock-owner.js';
 import type { ObjectStore } from './object-store.js';
 
 /** The lock object at the destination's top (outside metadata/ and targets/, so clients never see it). */
@@ -15,17 +14,6 @@ interface LockBody {
   readonly token: string;
   readonly created: string;
   readonly expires: string;
-}
-
-/** A lock left by a process of this host that no longer runs (a killed publish): no need to wait for expiry. */
-function deadLocalOwner(lock: LockBody): boolean {
-  if (lock.host !== hostname() || typeof lock.pid !== 'number' || lock.pid === process.pid) return false;
-  try {
-    process.kill(lock.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 function parseLock(bytes: Buffer | undefined): LockBody | undefined {
@@ -55,13 +43,15 @@ export async function acquirePublishLock(
 ): Promise<() => Promise<void>> {
   const now = options.now ?? Date.now;
   const ttl = options.ttlMs ?? DEFAULT_LOCK_TTL_MS;
-  const token = randomBytes(16).toString('hex');
+  // The same owner record as the local lock files: a random token, and the pid and host that let this host see
+  // a killed publish.
+  const { token, host, pid, created } = newLockOwner(now());
   const body: LockBody = {
-    owner: `${hostname()} pid ${process.pid}`,
-    host: hostname(),
-    pid: process.pid,
+    owner: `${host} pid ${pid}`,
+    host,
+    pid,
     token,
-    created: new Date(now()).toISOString(),
+    created: new Date(created).toISOString(),
     expires: new Date(now() + ttl).toISOString(),
   };
   const bytes = Buffer.from(`${JSON.stringify(body, null, 2)}\n`);
@@ -78,7 +68,7 @@ export async function acquirePublishLock(
         if (still?.token === token) await store.delete(LOCK_KEY);
       };
     }
-    if (held && (Date.parse(held.expires) < now() || deadLocalOwner(held)) && attempt === 0) {
+    if (held && (Date.parse(held.expires) < now() || ownerGone(held)) && attempt === 0) {
       await store.delete(LOCK_KEY);
       continue;
     }

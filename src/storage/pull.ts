@@ -13,7 +13,7 @@ import { targetEntries } from '../repo/release-ops.js';
 import { loadRepoState } from '../repo/state.js';
 import { verifyRepository } from '../repo/verify.js';
 import { peekVersion } from '../tuf/metadata.js';
-import { moveFile, writeFileAtomic } from '../util/atomic-write.js';
+import { moveFile, writeFileAtomic } from '../util/durable-fs.js';
 import { digestsEqual, hashFile } from '../util/hash-file.js';
 import { acquireLock } from '../util/lock-file.js';
 import type { ObjectStore } from './object-store.js';

@@ -4,7 +4,7 @@
 import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../core/errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/durable-fs.js';
 import {
   decodePrivateKeyFile,
   encodePrivateKeyFile,

@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomic } from '../../util/durable-fs.js';
 import { type AutoUpdateState, EMPTY_AUTO_UPDATE_STATE, type FailureClass } from './schedule.js';
 
 export const AUTO_UPDATE_STATE_FILE = 'auto-update.json';

@@ -15,7 +15,7 @@ import { copyFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotsotufError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomic } from '../../util/durable-fs.js';
 import type { Handover } from '../strategy.js';
 import { checkHandoverPlan, HANDOVER_PLAN_FORMAT, type HandoverPlan } from './plan.js';
 

@@ -17,7 +17,7 @@ import { chmod } from 'node:fs/promises';
 import { posix, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotsotufError, validateAppName } from '../../core/index.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomic } from '../../util/durable-fs.js';
 import { writeLauncherPointer } from '../versioned/launcher-pointer.js';
 import { LAUNCHER_POINTER_FILE } from '../versioned/layout.js';
 import { readInstallState } from '../versioned/state-file.js';

@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasErrno, removeTree, renameRetrying } from '../../util/durable-fs.js';
 import { versionsToKeep, versionsToRemove } from './decide.js';
-import { hasErrno, removeTree, renameRetrying } from './durable-fs.js';
 import { readPointerVersion } from './launcher-pointer.js';
 import { HEALTH_DIR, HEALTH_SUFFIX, type InstallState, STAGING_PREFIX, VERSIONS_DIR } from './layout.js';
 import { withUpdateLockOrBusy } from './locks.js';
@@ -102,7 +102,7 @@ export interface CleanupOptions {
 /**
  * Removes leftovers of interrupted installs, versions no longer kept and their health markers (`client.cleanup()`).
  *
- * @throws NotsotufError INSTALL_FAILED (install.json damaged), CACHE_LOCKED (install.json locked for seconds),
+ * @throws NotsotufError INSTALL_FAILED (install.json damaged), INSTALL_LOCKED (install.json locked for seconds),
  *   IO_ERROR.
  */
 export async function cleanupInstallRoot(root: string, options: CleanupOptions = {}): Promise<CleanupResult> {

@@ -9,19 +9,14 @@
 import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, open, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotsotufError } from '../../core/index.js';
+import { checkAborted } from '../../core/aborted.js';
+import { openForFlush } from '../../util/durable-fs.js';
 import { scanTree } from '../tree-scan.js';
-import { openForFlush } from './durable-fs.js';
 
 /** The mode of a version directory itself: the entry point may run as another user than the installer. */
 export const VERSION_DIR_MODE = 0o755;
 
 const RELEASE_MISSING = 'The extracted release is gone: download and extract the update again.';
-
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted)
-    throw new NotsotufError('ABORTED', 'The install was cancelled.', { cause: signal.reason });
-}
 
 /**
  * Gives a directory its final mode, then fsyncs it (through one handle, so a mode without `r` cannot stop it).
@@ -51,7 +46,7 @@ export async function copyTreeDurably(from: string, to: string, signal?: AbortSi
   const abs = (root: string, rel: string) => join(root, ...rel.split('/'));
   // Parents come before children in the scan; directories stay writable (0o700) until they are filled.
   for (const entry of entries) {
-    checkAborted(signal);
+    checkAborted(signal, 'The install was aborted.');
     const dest = abs(to, entry.path);
     if (entry.type === 'dir') await mkdir(dest, { mode: 0o700 });
     else if (entry.type === 'symlink') await symlink(entry.linkTarget as string, dest);

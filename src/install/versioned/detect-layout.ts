@@ -8,7 +8,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
-import { hasErrno } from './durable-fs.js';
+import { hasErrno } from '../../util/durable-fs.js';
 import {
   HEALTH_DIR,
   type InstallState,

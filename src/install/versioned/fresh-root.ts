@@ -7,8 +7,8 @@
 import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
+import { hasErrno, removeTree } from '../../util/durable-fs.js';
 import { detectInstallLayout } from './detect-layout.js';
-import { hasErrno, removeTree } from './durable-fs.js';
 import { STATE_FILE } from './layout.js';
 
 /** A root claimed by {@link claimFreshRoot}. */

@@ -7,8 +7,8 @@
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
+import { fsyncDir, hasErrno } from '../../util/durable-fs.js';
 import { afterConfirm } from './decide.js';
-import { fsyncDir, hasErrno } from './durable-fs.js';
 import { healthMarker, isVersionDirName } from './layout.js';
 import { readInstallState, type StateWriteOptions, updateInstallState } from './state-file.js';
 
@@ -76,7 +76,7 @@ export type ConfirmResult =
 /**
  * Ends the trial when the version on trial has marked itself healthy.
  *
- * @throws NotsotufError INSTALL_FAILED (install.json damaged), CACHE_LOCKED, IO_ERROR.
+ * @throws NotsotufError INSTALL_FAILED (install.json damaged), INSTALL_LOCKED, IO_ERROR.
  */
 export async function confirmTrial(
   root: string,

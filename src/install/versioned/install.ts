@@ -7,13 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { checkAborted } from '../../core/aborted.js';
 import { NotsotufError } from '../../core/index.js';
+import { fsyncDir, hasErrno, removeTree, renameRetrying } from '../../util/durable-fs.js';
 import { undoneInstallError } from '../install-errors.js';
 import type { InstallContext, InstallOutcome, InstallStrategy } from '../strategy.js';
 import { removeUnkept } from './cleanup.js';
 import { copyTreeDurably } from './copy-tree.js';
 import { afterInstall, versionsToKeep } from './decide.js';
-import { fsyncDir, hasErrno, removeTree, renameRetrying } from './durable-fs.js';
 import {
   DATA_DIR,
   HEALTH_DIR,
@@ -56,8 +57,9 @@ const NODE_SCRIPT_RE = /\.(?:js|mjs|cjs)$/i;
  *
  * @example
  * const client = new Client({ ..., installDir: root, installStrategy: versionedStrategy({ entry: 'bin/my-app' }) });
- * @throws NotsotufError INVALID_ARGUMENT at once for an unsafe `entry`. `install()` throws INSTALL_FAILED or
- *   ABORTED; install.json and the existing version directories are then as they were.
+ * @throws NotsotufError INVALID_ARGUMENT at once for an unsafe `entry`. `install()` throws INSTALL_FAILED,
+ *   INSTALL_LOCKED (another process installs into, recovers or cleans up the root) or ABORTED; install.json and
+ *   the existing version directories are then as they were.
  */
 export function versionedStrategy(options: VersionedOptions): InstallStrategy {
   if (!isEntryPath(options.entry)) {
@@ -74,11 +76,6 @@ export function versionedStrategy(options: VersionedOptions): InstallStrategy {
     name: 'versioned',
     install: (context) => new VersionedInstall(context, options.entry, keepPrevious).run(),
   };
-}
-
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted)
-    throw new NotsotufError('ABORTED', 'The install was cancelled.', { cause: signal.reason });
 }
 
 function failed(message: string, path: string, hint: string): NotsotufError {
@@ -149,7 +146,7 @@ class VersionedInstall {
       // An old marker of this version (installed, removed, now installed again) must not confirm the new trial.
       await rm(healthMarker(this.root, version), { force: true });
       await fsyncDir(join(this.root, HEALTH_DIR));
-      checkAborted(signal); // the last moment an abort stops the install
+      checkAborted(signal, 'The install was aborted.'); // the last moment an abort stops the install
       await withStateLock(this.root, async () => {
         let next = afterInstall(await readInstallState(this.root), version, this.entry, Date.now(), {
           keepPrevious: this.keepPrevious,
@@ -178,7 +175,7 @@ class VersionedInstall {
   }
 
   private step(index: number): void {
-    checkAborted(this.context.signal);
+    checkAborted(this.context.signal, 'The install was aborted.');
     this.context.onStep?.({ index, total: STEPS.length, title: STEPS[index - 1] as string });
   }
 

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomic } from '../../util/durable-fs.js';
 import {
   type InstallState,
   isEntryPath,

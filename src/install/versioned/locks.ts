@@ -10,22 +10,20 @@
  * Order: `update.lock` first, then `install.lock`. Neither call blocks on the other lock, so there is no deadlock.
  */
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { isNotsotufError, NotsotufError } from '../../core/index.js';
-import { acquireLock } from '../../util/lock-file.js';
+import { isNotsotufError } from '../../core/index.js';
+import { acquireLock, withLock } from '../../util/lock-file.js';
 import { STATE_LOCK_FILE, UPDATE_LOCK_FILE } from './layout.js';
 
 /** How long a state update waits for `install.lock` (held by others for milliseconds only). */
 export const STATE_LOCK_WAIT_MS = 5_000;
-const STATE_LOCK_POLL_MS = 25;
 
 /**
  * Takes `<root>/update.lock`. A lock left by a dead process on this host is taken over.
  *
- * @throws NotsotufError CACHE_LOCKED when another live process installs, recovers or cleans up; IO_ERROR.
+ * @throws NotsotufError INSTALL_LOCKED when another live process installs, recovers or cleans up; IO_ERROR.
  */
 export function acquireUpdateLock(root: string): Promise<() => Promise<void>> {
-  return acquireLock(join(root, UPDATE_LOCK_FILE), `The install root ${root}`, undefined, 'CACHE_LOCKED');
+  return acquireLock(join(root, UPDATE_LOCK_FILE), `The install root ${root}`, undefined, 'INSTALL_LOCKED');
 }
 
 /**
@@ -42,7 +40,7 @@ export async function withUpdateLockOrBusy<T>(
   try {
     release = await acquireUpdateLock(root);
   } catch (err) {
-    if (isNotsotufError(err, 'CACHE_LOCKED')) return { kind: 'busy' };
+    if (isNotsotufError(err, 'INSTALL_LOCKED')) return { kind: 'busy' };
     throw err;
   }
   try {
@@ -55,25 +53,13 @@ export async function withUpdateLockOrBusy<T>(
 /**
  * Runs `fn` while holding `<root>/install.lock`, waiting up to {@link STATE_LOCK_WAIT_MS} for it.
  *
- * @throws NotsotufError CACHE_LOCKED when the lock stays taken, ABORTED, IO_ERROR; or what `fn` throws.
+ * @throws NotsotufError INSTALL_LOCKED when the lock stays taken, ABORTED, IO_ERROR; or what `fn` throws.
  */
-export async function withStateLock<T>(root: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export function withStateLock<T>(root: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const path = join(root, STATE_LOCK_FILE);
-  const deadline = Date.now() + STATE_LOCK_WAIT_MS;
-  let release: () => Promise<void>;
-  for (;;) {
-    if (signal?.aborted) throw new NotsotufError('ABORTED', 'Cancelled.', { cause: signal.reason });
-    try {
-      release = await acquireLock(path, `The state of the install root ${root}`, undefined, 'CACHE_LOCKED');
-      break;
-    } catch (err) {
-      if (!isNotsotufError(err, 'CACHE_LOCKED') || Date.now() >= deadline) throw err;
-      await sleep(STATE_LOCK_POLL_MS);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
+  const what = `The state of the install root ${root}`;
+  return withLock(path, what, 'INSTALL_LOCKED', fn, {
+    waitMs: STATE_LOCK_WAIT_MS,
+    ...(signal ? { signal } : {}),
+  });
 }

@@ -12,8 +12,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NotsotufError } from '../../core/index.js';
+import { hasErrno, removeTree } from '../../util/durable-fs.js';
 import { processAlive } from '../../util/process-alive.js';
-import { hasErrno, removeTree } from './durable-fs.js';
 import {
   type InstallState,
   STAGING_PREFIX,
@@ -26,7 +26,7 @@ import { withStateLock, withUpdateLockOrBusy } from './locks.js';
 import { readInstallState, writeInstallState } from './state-file.js';
 
 const LOCK_TEMP_RE = new RegExp(
-  `^(?:${[STATE_LOCK_FILE, UPDATE_LOCK_FILE].map((n) => n.replace('.', '\\.')).join('|')})\\.[0-9a-f]+\\.tmp$`,
+  `^(?:${[STATE_LOCK_FILE, UPDATE_LOCK_FILE].map((n) => n.replace('.', '\\.')).join('|')})\\.[0-9a-f]+\\.(?:tmp|break)$`,
 );
 
 /**
@@ -39,9 +39,10 @@ export function findLeftovers(
 ): { readonly staging: string[]; readonly stateTemps: string[]; readonly lockTemps: string[] } {
   return {
     staging: versionNames.filter((n) => n.startsWith(STAGING_PREFIX)).sort(),
-    // util/atomic-write's tempPathFor spells them `.install.json.<hex>.tmp`.
+    // util/durable-fs's tempPathFor spells them `.install.json.<hex>.tmp`.
     stateTemps: rootNames.filter((n) => n.startsWith(`.${STATE_FILE}.`) && n.endsWith('.tmp')).sort(),
-    // util/lock-file writes `<lock>.<hex>.tmp` and hard-links it as the lock; a kill in between leaves it.
+    // util/lock-file writes `<lock>.<hex>.tmp` and hard-links it as the lock; a kill in between leaves it. A kill
+    // during a release or takeover leaves a break marker, `<lock>.<token>.break`, with the same content.
     lockTemps: rootNames.filter((n) => LOCK_TEMP_RE.test(n)).sort(),
   };
 }
@@ -154,7 +155,7 @@ async function removeAll(paths: readonly string[], options: RecoverOptions): Pro
  * Recovery for a caller that already holds `update.lock` (the install strategy, cleanup). With `failIfBroken`
  * false an unrecoverable state is left alone (an install is about to replace it).
  *
- * @throws NotsotufError INSTALL_FAILED (damaged or, with `failIfBroken`, unrecoverable state), CACHE_LOCKED,
+ * @throws NotsotufError INSTALL_FAILED (damaged or, with `failIfBroken`, unrecoverable state), INSTALL_LOCKED,
  *   IO_ERROR.
  */
 export async function recoverLocked(
@@ -210,7 +211,7 @@ export async function recoverLocked(
  * e.g. by the entry point at every start: it does nothing while another process installs (`busy`).
  *
  * @throws NotsotufError INSTALL_FAILED (install.json damaged, or no complete version left: reinstall),
- *   CACHE_LOCKED (install.json locked for seconds), IO_ERROR.
+ *   INSTALL_LOCKED (install.json locked for seconds), IO_ERROR.
  */
 export async function recoverInstallRoot(
   root: string,

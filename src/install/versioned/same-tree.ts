@@ -3,7 +3,7 @@
  * file contents. Used when a version directory already exists: an identical one is reused, any other is replaced.
  */
 import { join } from 'node:path';
-import { NotsotufError } from '../../core/index.js';
+import { aborted, isAbortError } from '../../core/aborted.js';
 import { hashFile } from '../../util/hash-file.js';
 import type { Entry } from '../in-place-plan.js';
 import { scanTree } from '../tree-scan.js';
@@ -34,9 +34,7 @@ export async function sameTree(a: string, b: string, signal?: AbortSignal): Prom
       hashFile(join(b, ...rel), signal),
     ]).catch((err: unknown) => {
       // hashFile's stream pipeline rejects with a plain AbortError once the signal is aborted.
-      if ((err as Error | undefined)?.name === 'AbortError') {
-        throw new NotsotufError('ABORTED', 'The install was cancelled.', { cause: signal?.reason ?? err });
-      }
+      if (isAbortError(err)) throw aborted('The install was aborted.', { cause: signal?.reason ?? err });
       throw err;
     });
     if (ha.sha256 !== hb.sha256) return false;

@@ -6,11 +6,9 @@
  * Writing it is THE atomic switch of the layout: temp file beside it, fsync the file, rename over install.json,
  * fsync the directory. A reader (the entry point) sees the old state or the new one, never a mix.
  */
-import { open, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { NotsotufError } from '../../core/index.js';
-import { tempPathFor } from '../../util/atomic-write.js';
-import { fsyncDir, hasErrno, renameRetrying } from './durable-fs.js';
+import { hasErrno, writeFileAtomic } from '../../util/durable-fs.js';
 import { refreshLauncherPointer } from './launcher-pointer.js';
 import {
   FAILURE_REASONS,
@@ -188,31 +186,11 @@ export async function writeInstallState(
   options: StateWriteOptions = {},
 ): Promise<void> {
   const path = statePath(root);
-  const tmp = tempPathFor(path); // `.install.json.<hex>.tmp`, which recovery removes after a crash
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-      await fh.sync(); // the bytes are on disk before the name points at them
-    } finally {
-      await fh.close();
-    }
-    await renameRetrying(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw new NotsotufError('IO_ERROR', `Could not write ${path}.`, {
-      path,
-      cause: err,
-      hint: `Check that ${dirname(path)} is writable and the disk is not full.`,
-    });
-  }
-  // The rename is the switch: from here on the new state is in effect, so a failing fsync is only a warning.
-  await fsyncDir(dirname(path)).catch((err: unknown) =>
-    options.onWarning?.(
-      `Could not fsync ${dirname(path)}; the new install.json may not survive a power loss.`,
-      err,
-    ),
-  );
+  // The temp file is `.install.json.<hex>.tmp` (tempPathFor), which recovery removes after a crash. Once the
+  // rename is done the new state is in effect, so a failing directory fsync is only a warning.
+  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, 0o644, {
+    onWarning: (message, cause) => options.onWarning?.(message, cause),
+  });
   await refreshLauncherPointer(root, state, options.onWarning);
 }
 
@@ -220,7 +198,7 @@ export async function writeInstallState(
  * Reads the state, applies `fn` and writes what it returns, all under `<root>/install.lock`. When `fn` returns
  * undefined or the very state it was given, nothing is written. Returns the state now in effect.
  *
- * @throws NotsotufError CACHE_LOCKED (lock busy for seconds), INSTALL_FAILED (damaged state), IO_ERROR, ABORTED;
+ * @throws NotsotufError INSTALL_LOCKED (lock busy for seconds), INSTALL_FAILED (damaged state), IO_ERROR, ABORTED;
  *   or what `fn` throws.
  */
 export function updateInstallState(

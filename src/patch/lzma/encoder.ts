@@ -42,8 +42,8 @@ export class LzmaStreamEncoder {
    * @param literal the literal context bits (lc) and position bits (pb) that suit the data
    */
   constructor(lzma: LzmaNative, dictSize: number, literal: LzmaLiteralModel = DEFAULT_LITERAL_MODEL) {
-    // liblzma's preset 6 spelled out (so a liblzma update cannot change it) with our dictionary: on the
-    // benchmark's streams preset 9 and "extreme" gain 1–5 % for 2–10 times the time.
+    // liblzma's preset 6 spelled out (so a liblzma update cannot change it) with our dictionary: higher presets
+    // gain a few percent for several times the time (docs/patch-formats.md, measurements).
     this.encoder = lzma.createStream('aloneEncoder', {
       dictSize,
       lc: literal.lc,

@@ -14,9 +14,8 @@ export function looksBinary(bytes: Uint8Array): boolean {
 
 /**
  * Picks the matcher per file, by measurement: native code keeps its structure with shifted addresses, which
- * bsdiff's alignment rule follows best (node 20.18.0 → 20.18.1: 1.36 MB of streams vs 2.4 MB with the hash
- * matcher); text gains from the hash matcher's long-match rule, which keeps edited source from splintering into
- * short matches (typescript: 166 KB vs 230 KB with bsdiff's rule).
+ * bsdiff's alignment rule follows best; text gains from the hash matcher's long-match rule, which keeps edited
+ * source from splintering into short matches (numbers: docs/patch-formats.md, measurements).
  */
 export const adaptiveMatcher: Matcher = (old, neu) =>
   looksBinary(neu) && looksBinary(old) ? hashAlignedMatcher(old, neu) : hashMatcher(old, neu);

@@ -7,9 +7,9 @@ const KEEP = 128;
 /**
  * Reads the base file through cached 64 KiB blocks (2 MiB in all). Patches of native code are long runs of tiny
  * instructions that read nearby old bytes, with jumps to wherever shifted code came from; one read syscall per
- * instruction would dominate applying them, and so would large blocks re-read on every far jump (node 20.18.0
- * → 20.18.1 in a 183 MB tar: 44 K misses; 1 MiB blocks took 14 s to apply, 64 KiB blocks 6 s). Memory stays
- * bounded at KEEP blocks whatever the file size.
+ * instruction would dominate applying them, and so would large blocks re-read on every far jump (1 MiB blocks
+ * apply more than twice as slowly: docs/patch-formats.md, measurements). Memory stays bounded at KEEP blocks
+ * whatever the file size.
  */
 export class BlockCache {
   private readonly blocks = new Map<number, Buffer>();

@@ -11,7 +11,7 @@ import { MAX_LZMA_DICT, METHOD_BROTLI, METHOD_BZIP2, METHOD_LZMA, type StreamMet
 
 const brotli = promisify(brotliCompress);
 
-/** Above this size brotli quality 11 (about 1 MB/s) costs minutes for a few percent; quality 10 is ~4× faster. */
+/** Above this size brotli quality 11 costs minutes for a few percent (docs/patch-formats.md, measurements). */
 const BROTLI_Q11_LIMIT = 4 << 20;
 /** Streams up to this size also try brotli and bzip2 when LZMA is available: cheap, and they win on some. */
 export const SMALL_STREAM = 1 << 20;
@@ -25,8 +25,7 @@ export interface Compressed {
  * One compressed stream of a patch, fed while the patch is planned. Once it passes 1 MiB it goes to liblzma,
  * which compresses on its own thread alongside the matcher; a smaller stream is held and, at the end, compressed
  * with every coder, keeping the smallest. LZMA wins on every large stream of the benchmark pairs at a fraction of
- * brotli 11's time (183 MB pair: ops 767 KB vs 748 KB with brotli 11, extra 1.46 MB vs 1.48 MB, diff 4.7 MB vs
- * 5.6 MB with bzip2). Without liblzma: brotli and bzip2, the smaller.
+ * brotli 11's time (numbers: docs/patch-formats.md, measurements). Without liblzma: brotli and bzip2, the smaller.
  */
 export class StreamCompressor {
   private held: Uint8Array[] = [];

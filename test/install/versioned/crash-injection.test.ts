@@ -12,9 +12,11 @@
  * runs side by side are slower than T, so these land mostly in the preparation and the copy, while `op` kills aim
  * at the move, switch and cleanup too. The diagnostic line says where each kind of kill left the install.
  *
- * The kill points come from a seeded PRNG: the seed is in the suite name; NOTSOTUF_CRASH_SEED=<seed> replays the
- * same plan (`time` kills then land at the same delays, not necessarily at the same operation).
- * `npm run stress` runs 1,000+ (every file-system call once, plus random times).
+ * The kill points come from a seeded PRNG. `npm test` uses a fixed seed, so every run tries the same plan and a
+ * failure is not a matter of luck; NOTSOTUF_CRASH_SEED=<seed> picks another (`random` draws one), and the seed is
+ * in the suite name to replay it (`time` kills then land at the same delays, not necessarily at the same
+ * operation). `npm run stress` draws a new seed each run and tries 1,000+ kill points (every file-system call
+ * once, plus random times), printing its seed.
  */
 import assert from 'node:assert/strict';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,7 +34,10 @@ import {
 
 const RUNS = 200;
 const CONCURRENCY = 2;
-const SEED = parseSeed(process.env['NOTSOTUF_CRASH_SEED']);
+/** The seed of `npm test`: any fixed value; NOTSOTUF_CRASH_SEED overrides it. */
+const DEFAULT_SEED = 20_251_206;
+const SEED_ENV = process.env['NOTSOTUF_CRASH_SEED'];
+const SEED = parseSeed(SEED_ENV === 'random' ? undefined : SEED_ENV || String(DEFAULT_SEED));
 
 describe(`versioned install under crash injection (seed ${SEED}; replay: NOTSOTUF_CRASH_SEED=${SEED})`, () => {
   let harness: CrashHarness | undefined;
@@ -84,19 +89,20 @@ describe(`versioned install under crash injection (seed ${SEED}; replay: NOTSOTU
   });
 
   test('it catches a non-atomic switch: a mutant that rewrites install.json in place', async () => {
-    // The deliberate bug, in a private copy of dist/: install.json truncated and rewritten instead of replaced by
-    // a rename. A kill between the truncation and the write leaves an empty install.json: nothing can start.
+    // The deliberate bug, in a private copy of dist/: install.json (written by util/durable-fs's writeFileAtomic)
+    // truncated and rewritten instead of replaced by a rename. A kill between the truncation and the write leaves
+    // an empty install.json: nothing can start.
     const mutant = await createHarness({
       small: 10,
       bigBytes: 4096,
       mutate: async (dist) => {
-        const file = join(dist, 'install', 'versioned', 'state-file.js');
+        const file = join(dist, 'util', 'durable-fs.js');
         const code = await readFile(file, 'utf8');
         const mutated = code
-          .replace('const tmp = tempPathFor(path);', 'const tmp = path;')
-          .replace("await open(tmp, 'wx', 0o644)", "await open(tmp, 'w', 0o644)");
+          .replace('const tmp = tempPathFor(target);', 'const tmp = target;')
+          .replace("await open(tmp, 'wx', mode)", "await open(tmp, 'w', mode)");
         assert.equal(
-          mutated.match(/const tmp = path;|open\(tmp, 'w', 0o644\)/g)?.length,
+          mutated.match(/const tmp = target;|open\(tmp, 'w', mode\)/g)?.length,
           2,
           'the mutation applies',
         );
