@@ -5,6 +5,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { checkAborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
 import { checkLinkTargets } from './link-safety.js';
 
@@ -76,7 +77,7 @@ async function walk(
   out: BundleEntry[],
   signal?: AbortSignal,
 ): Promise<void> {
-  throwIfAborted(signal);
+  checkAborted(signal, 'Scanning the bundle was aborted.');
   const raw = await io(() => readdir(dirAbs, { encoding: 'buffer' }), dirAbs);
   // Sort on the raw bytes: byte order of UTF-8 equals code point order, independent of locale.
   raw.sort(Buffer.compare);
@@ -143,12 +144,6 @@ function specialKind(stats: Stats): string {
   if (stats.isBlockDevice()) return 'block device';
   if (stats.isCharacterDevice()) return 'character device';
   return 'special file';
-}
-
-function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) {
-    throw new NotsotufError('ABORTED', 'Scanning the bundle was aborted.', { cause: signal.reason });
-  }
 }
 
 async function io<T>(op: () => Promise<T>, path: string): Promise<T> {

@@ -8,8 +8,10 @@ import { rename, rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
+import { aborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { wrapForeignError } from '../core/foreign-error.js';
+import { tempPathFor } from '../util/durable-fs.js';
 import { resolveArchiveMtime } from './archive-mtime.js';
 import { scanBundle } from './bundle-scan.js';
 import { GZIP_HEADER, GZIP_LEVEL, GzipChecksum } from './gzip-frame.js';
@@ -135,12 +137,10 @@ function checkOutsideBundle(bundleDir: string, outFile: string): void {
 function toArchiveError(err: unknown, outFile: string, signal?: AbortSignal): NotsotufError {
   if (signal?.aborted) {
     if (err instanceof NotsotufError && err.code === 'ABORTED') return err;
-    return new NotsotufError('ABORTED', 'Archiving was aborted.', { cause: signal.reason });
+    return aborted('Archiving was aborted.', { cause: signal.reason });
   }
-  if (err instanceof NotsotufError) return err;
-  return new NotsotufError('IO_ERROR', `Could not write the archive ${outFile}.`, {
+  return wrapForeignError(err, `Writing the archive ${outFile}`, {
+    ioMessage: `Could not write the archive ${outFile}.`,
     path: outFile,
-    cause: err,
-    hint: 'Check that the output directory exists, is writable and that the disk is not full.',
   });
 }

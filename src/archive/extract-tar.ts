@@ -12,9 +12,12 @@
 import { type FileHandle, link, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { aborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
+import { wrapForeignError } from '../core/foreign-error.js';
+import { removeTree } from '../util/durable-fs.js';
 import { checkSymlinkTarget, normalizeEntryPath, parentPaths, ROOT_PATH } from './entry-path.js';
-import { applyDirModes, removeTree } from './extract-fs.js';
+import { applyDirModes } from './extract-fs.js';
 import { linkProblem } from './link-safety.js';
 import { BLOCK_SIZE } from './tar-format.js';
 import { readTarEntries, readTarEntryData, type TarEntry } from './tar-reader.js';
@@ -113,8 +116,10 @@ export async function extractTar(
     created = true;
     return await new Extraction(file, tarPath, root, size, options).run();
   } catch (err) {
-    // destDir was created by this call (never a directory the caller had), so all of it goes.
-    if (created) await removeTree(root);
+    // destDir was created by this call (never a directory the caller had), so all of it goes. Best effort: the
+    // error to report is the one that stopped the extraction, and a leftover staging tree is only wasted space
+    // (callers never reuse one).
+    if (created) await removeTree(root).catch(() => undefined);
     throw toExtractError(err, tarPath, signal);
   } finally {
     await file?.close();
@@ -365,12 +370,10 @@ function ignoreUnsupported(err: NodeJS.ErrnoException): void {
 function toExtractError(err: unknown, tarPath: string, signal?: AbortSignal): NotsotufError {
   if (signal?.aborted) {
     if (err instanceof NotsotufError && err.code === 'ABORTED') return err;
-    return new NotsotufError('ABORTED', `Extracting ${tarPath} was aborted.`, { cause: signal.reason });
+    return aborted(`Extracting ${tarPath} was aborted.`, { cause: signal.reason });
   }
-  if (err instanceof NotsotufError) return err;
-  return new NotsotufError('IO_ERROR', `Could not extract ${tarPath}.`, {
-    cause: err,
+  return wrapForeignError(err, `Extracting ${tarPath}`, {
+    ioMessage: `Could not extract ${tarPath}.`,
     path: tarPath,
-    hint: 'Check that the archive exists and is readable, and that the destination is writable.',
   });
 }

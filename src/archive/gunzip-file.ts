@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { aborted, isAbortError } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
 
 /**
@@ -51,9 +52,7 @@ export async function gunzipToFile(
     if (!out.closed) await once(out, 'close').catch(() => {});
     await rm(dst, { force: true });
     if (err instanceof NotsotufError) throw err;
-    if ((err as Error).name === 'AbortError') {
-      throw new NotsotufError('ABORTED', 'Decompression was aborted.', { cause: err });
-    }
+    if (isAbortError(err)) throw aborted('Decompression was aborted.', { cause: err });
     // A file-system failure (disk full, file too large, permissions) says nothing about the archive's bytes.
     if (typeof (err as NodeJS.ErrnoException).syscall === 'string') {
       throw new NotsotufError('IO_ERROR', `Could not decompress ${src} to ${dst}.`, {

@@ -4,6 +4,7 @@
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { checkAborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
 import type { BundleEntry } from './bundle-scan.js';
 import { encodeMemberHeader, endOfArchive, padding, tarNameFor } from './tar-format.js';
@@ -40,7 +41,7 @@ export async function* tarChunks(
   let written = 0;
   let bytes = 0;
   for (const entry of entries) {
-    throwIfAborted(signal);
+    checkAborted(signal, 'Archiving was aborted.');
     const header = encodeMemberHeader({
       name: tarNameFor(entry.path, entry.type),
       type: entry.type,
@@ -71,7 +72,7 @@ async function* fileContents(entry: BundleEntry, signal?: AbortSignal): AsyncGen
   try {
     let read = 0;
     for (;;) {
-      throwIfAborted(signal);
+      checkAborted(signal, 'Archiving was aborted.');
       const buffer = Buffer.alloc(READ_CHUNK);
       const { bytesRead } = await io(() => fh.read(buffer, 0, READ_CHUNK, null), entry.absPath);
       if (bytesRead === 0) break;
@@ -108,10 +109,6 @@ function sizeChanged(entry: BundleEntry): NotsotufError {
     details: { expectedSize: entry.size },
     hint: 'Do not change the bundle while it is being archived (is a build still running?); run the command again.',
   });
-}
-
-function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new NotsotufError('ABORTED', 'Archiving was aborted.', { cause: signal.reason });
 }
 
 async function io<T>(op: () => Promise<T>, path: string): Promise<T> {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { EXIT } from './exit-codes.js';
+import { wrapForeignError } from '../core/foreign-error.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
 import { buildProgram, packageVersion } from './program.js';
 import { printError } from './render.js';
-import { UsageError } from './usage-error.js';
 
 /** The CLI entry: the only place that decides exit codes. */
 async function main(argv: string[]): Promise<number> {
@@ -23,8 +23,10 @@ async function main(argv: string[]): Promise<number> {
       // --help and --version end through here too, with exit code 0.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    printError({ json, debug }, err);
-    return err instanceof UsageError ? EXIT.USAGE : EXIT.FAILURE;
+    // A foreign error that reached this far is an errno error (IO_ERROR), an abort, or a bug (INTERNAL_ERROR).
+    const error = wrapForeignError(err, 'The command');
+    printError({ json, debug }, error);
+    return exitCodeFor(error);
   }
 }
 

@@ -1,4 +1,4 @@
-import { isNotsotufError } from '../core/errors.js';
+import { ERROR_CODES, type NotsotufError } from '../core/errors.js';
 import { stderrTerminal } from './terminal.js';
 
 /** Output settings shared by every command. */
@@ -21,24 +21,17 @@ export function printWarnings(warnings: readonly string[] | undefined): void {
   for (const w of warnings ?? []) stderrTerminal.writeLines(`warning: ${w}\n`);
 }
 
-/** Prints an error: code, message and hint; the stack only with --debug. */
-export function printError(out: OutputOptions, err: unknown): void {
-  if (out.json) {
-    const body = isNotsotufError(err)
-      ? err.toJSON()
-      : { name: 'Error', code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
-    process.stdout.write(`${JSON.stringify({ ok: false, error: body }, null, 2)}\n`);
-  }
+/**
+ * Prints an error: code, message and hint (the code's default hint when the error has none); the stack only with
+ * --debug. The caller passes a NotsotufError (see `main.ts`: a foreign error is wrapped first).
+ */
+export function printError(out: OutputOptions, err: NotsotufError): void {
+  if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() }, null, 2)}\n`);
   // A bar the failed command left on the screen stays as it was; the error starts on the line below it.
   stderrTerminal.endLive();
-  const lines: string[] = [];
-  if (isNotsotufError(err)) {
-    lines.push(`error ${err.code}: ${err.message}\n`);
-    if (err.hint) lines.push(`  hint: ${err.hint}\n`);
-  } else {
-    lines.push(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    lines.push('  hint: this is a bug in notsotuf; run again with --debug and report the output.\n');
-  }
+  const lines: string[] = [`error ${err.code}: ${err.message}\n`];
+  const hint = err.hint || ERROR_CODES[err.code]?.hint;
+  if (hint) lines.push(`  hint: ${hint}\n`);
   if (out.debug) {
     let cause: unknown = err;
     while (cause instanceof Error) {

@@ -14,13 +14,14 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, rename, rm, rmdir, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { aborted, checkAborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
+import { openForFlush } from '../util/durable-fs.js';
 import { createExcludeMatcher } from './exclude-pattern.js';
 import { type Entry, planInPlace } from './in-place-plan.js';
 import { undoneInstallError } from './install-errors.js';
 import type { InstallContext, InstallOutcome, InstallStrategy } from './strategy.js';
 import { scanTree } from './tree-scan.js';
-import { openForFlush } from './versioned/durable-fs.js';
 import { type WindowsHandoverOptions, writeWindowsHandover } from './windows-handover.js';
 
 /** Options for {@link inPlaceStrategy}. */
@@ -106,12 +107,6 @@ function announce(context: InstallContext, steps: readonly string[], index: numb
   context.onStep?.({ index, total: steps.length, title: steps[index - 1] as string });
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new NotsotufError('ABORTED', 'The install was cancelled.', { cause: signal.reason });
-  }
-}
-
 /** `.<name>.notsotuf-<random>.tmp`; long names are cut so the temp name stays under NAME_MAX (255 bytes). */
 function tempNameFor(name: string): string {
   return `.${name.slice(0, 40)}.notsotuf-${randomBytes(6).toString('hex')}.tmp`;
@@ -194,7 +189,8 @@ class PosixInstall {
       for (const { entry } of plan.remove.filter((r) => r.reason === 'purge')) {
         await this.moveAside(entry.path);
       }
-      checkAborted(signal); // an abort that arrives any time before the point of no return rolls back
+      // An abort that arrives any time before the point of no return rolls back.
+      checkAborted(signal, 'The install was aborted.');
       // POINT OF NO RETURN: the new release is in place. Nothing below may fail the install or undo it; an abort
       // is ignored from here on.
       committed = true;
@@ -211,7 +207,7 @@ class PosixInstall {
   }
 
   private step(index: number): void {
-    checkAborted(this.context.signal);
+    checkAborted(this.context.signal, 'The install was aborted.');
     announce(this.context, POSIX_STEPS, index);
   }
 
@@ -230,7 +226,7 @@ class PosixInstall {
 
   /** Renames an installed entry into the backup (mirroring its path); false when nothing is there. */
   private async moveAside(rel: string): Promise<boolean> {
-    checkAborted(this.context.signal);
+    checkAborted(this.context.signal, 'The install was aborted.');
     const from = this.abs(rel);
     this.current = from;
     if (!(await exists(from))) return false;
@@ -242,7 +238,7 @@ class PosixInstall {
   }
 
   private async makeDir(entry: Entry): Promise<void> {
-    checkAborted(this.context.signal);
+    checkAborted(this.context.signal, 'The install was aborted.');
     const path = this.abs(entry.path);
     this.current = path;
     await mkdir(path, { mode: 0o700 });
@@ -262,7 +258,7 @@ class PosixInstall {
    * without a file at `dest` is one rename long.
    */
   private async placeFile(entry: Entry): Promise<void> {
-    checkAborted(this.context.signal);
+    checkAborted(this.context.signal, 'The install was aborted.');
     const dest = this.abs(entry.path);
     const from = join(this.sourceDir, ...entry.path.split('/'));
     const tmp = join(dirname(dest), tempNameFor(basename(dest)));
@@ -288,7 +284,7 @@ class PosixInstall {
 
   /** Same link text, made under a temp name and renamed into place like a file. */
   private async placeLink(entry: Entry): Promise<void> {
-    checkAborted(this.context.signal);
+    checkAborted(this.context.signal, 'The install was aborted.');
     const dest = this.abs(entry.path);
     const tmp = join(dirname(dest), tempNameFor(basename(dest)));
     this.current = dest;
@@ -331,21 +327,19 @@ class PosixInstall {
   }
 
   private wrap(err: unknown, failures: readonly { path: string; error: unknown }[]): NotsotufError {
-    const aborted = err instanceof NotsotufError && err.code === 'ABORTED';
+    const cancelled = err instanceof NotsotufError && err.code === 'ABORTED';
     const path = (err instanceof NotsotufError ? err.path : undefined) ?? this.current ?? this.installDir;
     const { version } = this.context;
     const details = { version, installDir: this.installDir, rollbackFailures: failures.map((f) => f.path) };
     if (failures.length > 0) {
-      return new NotsotufError(
-        aborted ? 'ABORTED' : 'INSTALL_FAILED',
-        `Installing version ${version} into ${this.installDir} failed, and restoring the previous files failed too: the app may be broken.`,
-        {
-          cause: err,
-          path,
-          details: { ...details, backupDir: this.backupDir },
-          hint: `The previous files are kept in ${this.backupDir}: move them back to the same places in ${this.installDir}, or reinstall the app.`,
-        },
-      );
+      const message = `Installing version ${version} into ${this.installDir} failed, and restoring the previous files failed too: the app may be broken.`;
+      const options = {
+        cause: err,
+        path,
+        details: { ...details, backupDir: this.backupDir },
+        hint: `The previous files are kept in ${this.backupDir}: move them back to the same places in ${this.installDir}, or reinstall the app.`,
+      };
+      return cancelled ? aborted(message, options) : new NotsotufError('INSTALL_FAILED', message, options);
     }
     return undoneInstallError(err, {
       version,
@@ -365,7 +359,7 @@ async function installByHandover(
   handover: WindowsHandoverOptions,
 ): Promise<InstallOutcome> {
   announce(context, HANDOVER_STEPS, 1);
-  checkAborted(context.signal);
+  checkAborted(context.signal, 'The install was aborted.');
   const installDir = resolve(context.installDir);
   const sourceDir = resolve(context.sourceDir);
   // Only the top level: the script walks the trees itself once the app has quit.
@@ -376,7 +370,7 @@ async function installByHandover(
   });
   await scanTree(sourceDir, { special: 'reject', skipRootNames: () => true, missingHint: RELEASE_MISSING });
   announce(context, HANDOVER_STEPS, 2);
-  checkAborted(context.signal);
+  checkAborted(context.signal, 'The install was aborted.');
   // Outside the install dir, so the script, its log and its backup survive a purge and a failed install.
   const dir = await mkdtemp(join(tmpdir(), 'notsotuf-handover-')).catch((err: unknown) => {
     throw new NotsotufError('INSTALL_FAILED', 'Could not create a directory for the hand-over script.', {

@@ -1,8 +1,9 @@
 /**
  * The errors both install strategies report once an install has been undone: ABORTED when the caller cancelled,
- * else INSTALL_FAILED with a hint chosen from the file-system error (permissions, full disk, a release that
- * changed under the installer).
+ * INSTALL_LOCKED as it is (another process holds the install root: nothing was started), else INSTALL_FAILED with
+ * a hint chosen from the file-system error (permissions, full disk, a release that changed under the installer).
  */
+import { aborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
 
 export interface UndoneInstall {
@@ -22,13 +23,14 @@ export interface UndoneInstall {
 export function undoneInstallError(err: unknown, install: UndoneInstall): NotsotufError {
   const { version, path, details } = install;
   if (err instanceof NotsotufError && err.code === 'ABORTED') {
-    return new NotsotufError('ABORTED', `Installing version ${version} was cancelled; nothing was changed.`, {
+    return aborted(`Installing version ${version} was cancelled; nothing was changed.`, {
       cause: err,
       path,
       details,
       hint: 'Install the update again when you are ready.',
     });
   }
+  if (err instanceof NotsotufError && err.code === 'INSTALL_LOCKED') return err;
   return new NotsotufError(
     'INSTALL_FAILED',
     `Could not install version ${version} into ${install.target}; ${install.leftAlone}.`,

@@ -5,6 +5,7 @@
  */
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkAborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
 import type { Entry } from './in-place-plan.js';
 
@@ -47,9 +48,7 @@ export async function scanTree(root: string, options: ScanTreeOptions): Promise<
   }
   const out: Entry[] = [];
   async function walk(abs: string, rel: string): Promise<void> {
-    if (options.signal?.aborted) {
-      throw new NotsotufError('ABORTED', 'The install was cancelled.', { cause: options.signal.reason });
-    }
+    checkAborted(options.signal, 'The install was aborted.');
     const names = await readdir(abs).catch((err: unknown) => {
       throw io(err, abs, 'directory');
     });

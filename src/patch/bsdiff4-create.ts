@@ -8,12 +8,12 @@
  */
 import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { isNotsotufError, NotsotufError } from '../core/index.js';
+import { NotsotufError } from '../core/index.js';
 import { bsdiffSteps, SuffixArrayFinder } from './bsdiff-core.js';
 import { BSDIFF4_HEADER_SIZE, encodeHeader, writeInt64 } from './bsdiff4-header.js';
 import { bzip2CompressChunks } from './bzip2/index.js';
 import type { CreatePatchOptions } from './codec.js';
-import { patchIoError, throwIfAborted } from './patch-errors.js';
+import { patchFailure, patchIoError, throwIfAborted } from './patch-errors.js';
 import { buildSuffixArray } from './suffix-array.js';
 
 /** The three uncompressed bsdiff blocks. */
@@ -94,8 +94,7 @@ export async function createBsdiff4(options: CreatePatchOptions): Promise<{ size
   } catch (err) {
     await fh?.close().catch(() => undefined);
     if (created) await rm(outPath, { force: true }).catch(() => undefined);
-    if (isNotsotufError(err)) throw err;
-    throw patchIoError('write', outPath, err);
+    throw patchFailure('write', outPath, err);
   }
 }
 

@@ -1,38 +1,46 @@
-/** The NotsotufErrors patch codecs throw, with their hints in one place. */
-import { NotsotufError } from '../core/index.js';
+/**
+ * The NotsotufErrors patch codecs throw. PATCH_INVALID is built here only (the codecs' own helpers add a prefix
+ * naming the format), so every malformed patch carries the one hint of ERROR_CODES.
+ */
+import { checkAborted } from '../core/aborted.js';
+import { ERROR_CODES, NotsotufError } from '../core/errors.js';
+import { errnoCodeOf, errnoHint, wrapForeignError } from '../core/foreign-error.js';
 
-/** A malformed, truncated or inconsistent patch. */
+/** A malformed, truncated or inconsistent patch (or compressed stream in one); `cause`: the error that showed it. */
 export function patchInvalid(
   message: string,
   details: Record<string, unknown> = {},
-  path?: string,
+  cause?: unknown,
 ): NotsotufError {
   return new NotsotufError('PATCH_INVALID', message, {
-    hint: 'The patch is corrupt or does not belong to this release; download the full archive instead.',
+    hint: ERROR_CODES.PATCH_INVALID.hint,
     details,
-    ...(path === undefined ? {} : { path }),
-  });
-}
-
-/** The caller's AbortSignal fired. */
-export function patchAborted(): NotsotufError {
-  return new NotsotufError('ABORTED', 'patch operation aborted', {
-    hint: 'Run the operation again to finish it.',
+    ...(cause === undefined ? {} : { cause }),
   });
 }
 
 /** Throws ABORTED if `signal` has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw patchAborted();
+  checkAborted(signal, 'The patch operation was aborted.');
 }
 
 /** A file-system failure while reading or writing `path`. */
 export function patchIoError(action: string, path: string, cause: unknown): NotsotufError {
   const code = (cause as { code?: unknown } | null)?.code;
   return new NotsotufError('IO_ERROR', `could not ${action} ${path}`, {
-    hint: 'Check that the file exists, is readable, and that the disk has free space.',
+    hint: errnoHint(errnoCodeOf(cause)),
     cause,
     path,
     ...(typeof code === 'string' ? { details: { code } } : {}),
   });
+}
+
+/**
+ * Any error that ends a patch operation on `path`: a NotsotufError as it is, a file-system error as
+ * {@link patchIoError}, an abort as ABORTED, and anything else as INTERNAL_ERROR (a bug, not the disk).
+ */
+export function patchFailure(action: string, path: string, err: unknown): NotsotufError {
+  if (!(err instanceof NotsotufError) && errnoCodeOf(err) !== undefined)
+    return patchIoError(action, path, err);
+  return wrapForeignError(err, `The patch operation on ${path}`);
 }

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { NotsotufError } from '../core/errors.js';
-import { moveFile, writeFileAtomic } from '../util/atomic-write.js';
+import { wrapForeignError } from '../core/foreign-error.js';
+import { moveFile, writeFileAtomic } from '../util/durable-fs.js';
 
 type Step =
   | { kind: 'write'; path: string; data: Uint8Array; mode?: number }
@@ -78,10 +78,8 @@ export class Changeset {
       }
       for (const made of createdDirs.reverse())
         await rm(made, { recursive: true, force: true }).catch(() => undefined);
-      if (err instanceof NotsotufError) throw err;
-      throw new NotsotufError('IO_ERROR', 'Writing the repository failed; it was left as it was.', {
-        cause: err,
-        hint: 'Check free disk space and permissions of the repository directory, then run the command again.',
+      throw wrapForeignError(err, 'Writing the repository', {
+        ioMessage: 'Writing the repository failed; it was left as it was.',
       });
     }
     // Past the point of no return: a file that cannot be removed only leaves clutter, never a broken repo.

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkAborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
 import { cacheControlFor, contentTypeFor } from '../core/http-headers.js';
 import { loadRepoState } from '../repo/state.js';
@@ -74,13 +75,7 @@ async function localFiles(repoDir: string): Promise<LocalFile[]> {
   return out;
 }
 
-function aborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new NotsotufError('ABORTED', 'Publishing was aborted; run it again to finish (it resumes).', {
-      cause: signal.reason,
-    });
-  }
-}
+const PUBLISH_ABORTED = 'Publishing was aborted; run it again to finish (it resumes).';
 
 /**
  * Publishes `repoDir` to `store`. The repository is first verified as a client would load it; nothing is
@@ -109,7 +104,7 @@ async function publishLocked(
   signal: AbortSignal | undefined,
 ): Promise<PublishResult> {
   const local = await localFiles(options.repoDir);
-  aborted(signal);
+  checkAborted(signal, PUBLISH_ABORTED);
   const release = options.dryRun
     ? async () => {}
     : await acquirePublishLock(store, { ttlMs: options.lockTtlMs });
@@ -136,7 +131,7 @@ async function publishLocked(
       let sent = 0;
       const files = plan.uploads.length;
       for (const [i, file] of plan.uploads.entries()) {
-        aborted(signal);
+        checkAborted(signal, PUBLISH_ABORTED);
         const progress = (loaded: number) =>
           options.onProgress?.({
             phase: file.phase,

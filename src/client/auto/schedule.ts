@@ -53,13 +53,14 @@ export interface CheckDelay {
   readonly reason: 'first-check' | 'interval' | 'retry';
 }
 
-// Network and server trouble, or another process using the cache: gone by itself soon.
+// Network and server trouble, or another process using the cache or the install root: gone by itself soon.
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'DOWNLOAD_FAILED',
   'DOWNLOAD_STALLED',
   'DOWNLOAD_TOO_LARGE',
   'METADATA_NOT_FOUND',
   'CACHE_LOCKED',
+  'INSTALL_LOCKED',
   'UPDATE_NOT_CHECKED',
 ]);
 

@@ -2,7 +2,8 @@
  * Constants of the bzip2 format (as written by bzip2 1.0.x / libbzip2, which Python's bz2 module, and so tufup's
  * bsdiff4, uses). Every limit the decoder enforces is listed here with the reason it is safe.
  */
-import { NotsotufError } from '../../core/index.js';
+import type { NotsotufError } from '../../core/index.js';
+import { patchInvalid } from '../patch-errors.js';
 
 /** 'B', 'Z', 'h': the stream signature, followed by the block size digit '1'..'9'. */
 export const STREAM_MAGIC = [0x42, 0x5a, 0x68] as const;
@@ -48,8 +49,5 @@ export const MAX_BLOCK_BYTES = Math.ceil((9 * BLOCK_UNIT * MAX_CODE_LEN + 200_00
 
 /** The NotsotufError every malformed-stream check throws. */
 export function bzip2Invalid(message: string, details: Record<string, unknown> = {}): NotsotufError {
-  return new NotsotufError('PATCH_INVALID', `bzip2 stream: ${message}`, {
-    hint: 'The compressed data is corrupt or truncated; if it is a patch, download the full archive instead.',
-    details,
-  });
+  return patchInvalid(`bzip2 stream: ${message}`, details);
 }

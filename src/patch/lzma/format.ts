@@ -1,4 +1,5 @@
-import { NotsotufError } from '../../core/errors.js';
+import type { NotsotufError } from '../../core/errors.js';
+import { patchInvalid } from '../patch-errors.js';
 
 /**
  * The `.lzma` ("LZMA_Alone") header, 13 bytes: one properties byte `(pb * 5 + lp) * 9 + lc`, the dictionary size
@@ -19,10 +20,7 @@ export interface LzmaProperties {
 }
 
 export function lzmaInvalid(message: string, cause?: unknown): NotsotufError {
-  return new NotsotufError('PATCH_INVALID', `Invalid LZMA stream: ${message}.`, {
-    ...(cause === undefined ? {} : { cause }),
-    hint: 'The patch is damaged or not made for this file; download the full archive instead.',
-  });
+  return patchInvalid(`Invalid LZMA stream: ${message}.`, {}, cause);
 }
 
 /** Parses an alone header; `maxSize` bounds the declared uncompressed size (larger is PATCH_INVALID). */

@@ -1,5 +1,7 @@
 import { open, rm, writeFile } from 'node:fs/promises';
+import { checkAborted } from '../../core/aborted.js';
 import { NotsotufError } from '../../core/errors.js';
+import { internalError } from '../../core/foreign-error.js';
 import { bzip2Compress } from '../bzip2/index.js';
 import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
@@ -143,10 +145,7 @@ async function compressStreams(
 ): Promise<Streams> {
   const { signal } = options;
   const total = inputs.neu.size;
-  const abortCheck = () => {
-    if (signal?.aborted)
-      throw new NotsotufError('ABORTED', 'Creating the patch was aborted.', { cause: signal.reason });
-  };
+  const abortCheck = () => checkAborted(signal, 'Creating the patch was aborted.');
   const lzma = await loadLzmaNative();
   // Streams compress while the plan is made (liblzma on its own thread), each with the brotli quality that
   // suits it when it is small or liblzma is missing: 11 for ops, runs and extra, 9 for the diff bytes.
@@ -173,10 +172,7 @@ async function compressStreams(
     w.finish();
     abortCheck();
     if (w.written !== total) {
-      throw new NotsotufError(
-        'PATCH_INVALID',
-        `Internal error: the patch plan covers ${w.written} of ${total} bytes.`,
-      );
+      throw internalError(`The patch plan covers ${w.written} of ${total} bytes.`);
     }
     // The plain form is for bzip2's block sorting (LZMA on large plain diffs is slow and never won); a small one
     // tries every coder, like any small stream.

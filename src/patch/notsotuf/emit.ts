@@ -1,4 +1,4 @@
-import { NotsotufError } from '../../core/errors.js';
+import { internalError } from '../../core/foreign-error.js';
 import { filterRegion } from './delta-filter.js';
 import type { FileMatches } from './file-matches.js';
 import type { FilterRegion } from './filter-regions.js';
@@ -117,7 +117,7 @@ async function emitFiltered(
   w.beginFilter(region.filter, neu.length, origin, old.length);
   // Matches only: a region inside a region cannot come.
   await emitPieces(w, match(old, neu), old, origin, neu, () => {
-    throw new NotsotufError('PATCH_INVALID', 'Internal error: a filtered region inside another.');
+    throw internalError('The patch plan has a filtered region inside another.');
   });
   w.endFilter();
 }

@@ -1,4 +1,5 @@
-import { NotsotufError } from '../../core/errors.js';
+import type { NotsotufError } from '../../core/errors.js';
+import { patchInvalid } from '../patch-errors.js';
 
 /**
  * notsotuf patch format, version 3 (codec name `notsotuf`; version 2 is version 3 without FILTER and is still
@@ -80,10 +81,7 @@ export interface PatchHeader {
 }
 
 export function invalidPatch(message: string, cause?: unknown): NotsotufError {
-  return new NotsotufError('PATCH_INVALID', `Invalid notsotuf patch: ${message}.`, {
-    ...(cause === undefined ? {} : { cause }),
-    hint: 'The patch is damaged or not made for this file; download the full archive instead.',
-  });
+  return patchInvalid(`Invalid notsotuf patch: ${message}.`, {}, cause);
 }
 
 function readSize(buf: Buffer, offset: number, field: string): number {

@@ -229,6 +229,7 @@ describe('classifyFailure', () => {
     ['DOWNLOAD_TOO_LARGE', 'transient'],
     ['METADATA_NOT_FOUND', 'transient'],
     ['CACHE_LOCKED', 'transient'],
+    ['INSTALL_LOCKED', 'transient'],
     ['UPDATE_NOT_CHECKED', 'transient'],
     ['METADATA_SIGNATURE_INVALID', 'security'],
     ['METADATA_ROLLBACK', 'security'],
@@ -239,6 +240,7 @@ describe('classifyFailure', () => {
     ['INSTALL_FAILED', 'failure'],
     ['APP_NOT_FOUND', 'failure'],
     ['IO_ERROR', 'failure'],
+    ['INTERNAL_ERROR', 'failure'],
     ['SOMETHING_NEW', 'failure'],
   ];
   for (const [code, expected] of rows)

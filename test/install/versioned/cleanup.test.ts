@@ -77,7 +77,7 @@ describe('cleanupInstallRoot', () => {
 
   test('busy while another process installs', async () => {
     const root = await installed(['1.0.0']);
-    const release = await acquireLock(join(root, UPDATE_LOCK_FILE), 'test', undefined, 'CACHE_LOCKED');
+    const release = await acquireLock(join(root, UPDATE_LOCK_FILE), 'test', undefined, 'INSTALL_LOCKED');
     try {
       assert.deepEqual(await cleanupInstallRoot(root), { kind: 'busy' });
     } finally {

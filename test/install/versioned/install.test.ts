@@ -158,7 +158,7 @@ describe('versionedStrategy: failures before the switch change nothing', () => {
   async function expectUnchanged(
     t: Awaited<ReturnType<typeof installed>>,
     run: Promise<unknown>,
-    code: 'INSTALL_FAILED' | 'ABORTED',
+    code: 'INSTALL_FAILED' | 'INSTALL_LOCKED' | 'ABORTED',
     hint: RegExp = /./,
   ) {
     await assert.rejects(run, (err) => {
@@ -265,16 +265,16 @@ describe('versionedStrategy: failures before the switch change nothing', () => {
     });
   }
 
-  test('another live process holds update.lock', async () => {
+  test('another live process holds update.lock: INSTALL_LOCKED, nothing changed', async () => {
     const t = await installed();
-    const release = await acquireLock(join(t.root, UPDATE_LOCK_FILE), 'test', undefined, 'CACHE_LOCKED');
+    const release = await acquireLock(join(t.root, UPDATE_LOCK_FILE), 'test', undefined, 'INSTALL_LOCKED');
     const locked = { ...t, before: await snapshot(t.root) };
     try {
       const r = await makeRelease(t.dir, '1.2.0');
       await expectUnchanged(
         locked,
         installVersion(t.root, r.dir, '1.2.0'),
-        'INSTALL_FAILED',
+        'INSTALL_LOCKED',
         /Wait for the other/,
       );
     } finally {

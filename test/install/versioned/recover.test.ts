@@ -213,7 +213,7 @@ describe('recoverInstallRoot', () => {
   test('busy while another live process holds update.lock: nothing touched', async () => {
     const root = await installed();
     await mkdir(join(root, 'versions', '.staging-live'));
-    const release = await acquireLock(join(root, UPDATE_LOCK_FILE), 'test', undefined, 'CACHE_LOCKED');
+    const release = await acquireLock(join(root, UPDATE_LOCK_FILE), 'test', undefined, 'INSTALL_LOCKED');
     try {
       assert.deepEqual(await recoverInstallRoot(root), { kind: 'busy' });
       assert.ok((await readdir(join(root, 'versions'))).includes('.staging-live'));

@@ -192,7 +192,7 @@ describe('reading and writing install.json', () => {
 
   test('updateInstallState waits for the lock held briefly by another writer', async () => {
     await writeInstallState(dir, VALID);
-    const release = await acquireLock(join(dir, STATE_LOCK_FILE), 'test', undefined, 'CACHE_LOCKED');
+    const release = await acquireLock(join(dir, STATE_LOCK_FILE), 'test', undefined, 'INSTALL_LOCKED');
     const order: string[] = [];
     const update = updateInstallState(dir, (s) => {
       order.push('update');
