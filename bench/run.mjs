@@ -12,6 +12,9 @@
  *   --no-install          do not apt-get install missing Debian tools
  *   --timeout-min N       kill a single command after N minutes (default 60)
  *   --fresh-full          recompute the full-tar compressions (gzip, zstd-full, brotli) instead of reusing them
+ *   --no-e2e              skip the end-to-end client update (bench/e2e.mjs) of the largest pair in the run
+ *   --e2e-repeat N        client updates per mode and codec (default 3; the median is reported)
+ *   --fresh-e2e           rebuild the cached e2e repositories
  * The full-tar compressions are reference sizes of a fixed input: they are cached in <cache>/full-compression.json,
  * keyed by tool, tool version and the tar's sha256 (brotli q11 alone takes ~15 min on `big` here).
  * A full run writes bench/results/latest.{json,md}; a run with --only/--skip-tool writes partial.{json,md}.
@@ -24,6 +27,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCorpus, cacheDir, MTIME, sha256File } from './corpus.mjs';
+import { benchEndToEnd, e2eMarkdown } from './e2e.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(REPO, 'dist', 'cli', 'main.js');
@@ -61,6 +65,8 @@ const install = !argv.includes('--no-install');
 const freshFull = argv.includes('--fresh-full');
 const timeoutMs = Number(listFlag('--timeout-min')[0] ?? 60) * 60_000;
 const pairs = onlyPairs.length ? onlyPairs : ['ts', 'es', 'big'];
+const e2e = !argv.includes('--no-e2e');
+const e2eRepeat = Number(listFlag('--e2e-repeat')[0] ?? 3);
 const partial = onlyPairs.length > 0 || skipTools.size > 0;
 
 function log(msg) {
@@ -492,6 +498,7 @@ function markdown(results) {
     '## Per pair',
     '',
     ...results.pairs.map(pairMarkdown),
+    ...(results.e2e ? ['## End-to-end client update', '', e2eMarkdown(results.e2e)] : []),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
 }
@@ -584,6 +591,19 @@ async function main() {
     }
     entry.targets = targetsFor(pair, entry.delta);
     results.pairs.push(entry);
+  }
+  if (e2e) {
+    // The largest pair of the run: the end-to-end update of issue 20 (check → download → patch → install).
+    const largest = pairs.reduce((a, b) => (corpus[b].new.size > corpus[a].new.size ? b : a));
+    const codecs = ['bsdiff4', 'notsotuf'].filter((c) => !skipTools.has(c));
+    log(`end-to-end client update on ${largest} (${codecs.join(', ')}), ${e2eRepeat} run(s) per mode`);
+    results.e2e = await benchEndToEnd({
+      pair: largest,
+      files: corpus[largest],
+      codecs,
+      repeat: e2eRepeat,
+      fresh: argv.includes('--fresh-e2e'),
+    });
   }
   results.machine.loadEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
   results.totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -3,18 +3,21 @@
  * extract → install. Every decision is made by the pure functions in `plan/`; this class gathers their inputs and
  * executes their result, holding the cache lock while it works. It never prints, prompts or exits.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { extractTar } from '../archive/index.js';
+import { checkAborted } from '../core/aborted.js';
 import { isNotsotufError, NotsotufError } from '../core/errors.js';
+import { wrapForeignError } from '../core/foreign-error.js';
 import { groupReleases, type Release, type ReleaseFile } from '../core/releases.js';
 import { compareVersions, parseVersion, tryParseVersion, type Version } from '../core/version.js';
 import type { CleanupResult, InstallOutcome, InstallStrategy, LastResult } from '../install/index.js';
 import { codecNames } from '../patch/registry.js';
+import type { ResilientFetcher } from '../transport/index.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
-import { ClientEvents } from './events.js';
-import { ResilientFetcher } from './fetch/index.js';
+import { readDownloadRate, recordDownloadRate } from './download-rate.js';
+import { ClientEvents, type ClientPhase } from './events.js';
 import { InstalledApp, type RestartOptions } from './installed-app.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
 import { cachedArchiveFacts, planUpdate, type UpdatePlan } from './plan/plan-update.js';
@@ -22,11 +25,12 @@ import { selectOffered } from './plan/select-release.js';
 import { ProgressMeter } from './progress-meter.js';
 import {
   applyPatchChain,
+  type DownloadedPatch,
   inspectCachedArchive,
-  storeArchive,
   unpackArchive,
   type VerifiedTar,
 } from './rebuild.js';
+import { fetcherFor } from './repository-access.js';
 import { refreshTrustedMetadata, type TrustedMetadata } from './trusted-metadata.js';
 import { describePlan, type UpdateInfo } from './update-info.js';
 
@@ -70,15 +74,9 @@ const FALLBACK_CODES = new Set([
 // A patch that verified against the signed metadata and still gave a wrong result will never work: remember it.
 const PATCH_BROKEN_CODES = new Set(['PATCH_INVALID', 'PATCH_RESULT_MISMATCH']);
 
-function asNotsotufError(err: unknown): NotsotufError {
-  if (err instanceof NotsotufError) return err;
-  if ((err as Error)?.name === 'AbortError') {
-    return new NotsotufError('ABORTED', 'The update was aborted.', { cause: err });
-  }
-  return new NotsotufError('IO_ERROR', 'The update failed on a file operation.', {
-    cause: err,
-    hint: 'Check that the cache and install directories are writable and the disk is not full.',
-  });
+/** IO_ERROR for an errno error, ABORTED, else INTERNAL_ERROR (a bug): see `core/foreign-error.ts`. */
+function asNotsotufError(err: unknown, signal: AbortSignal | undefined): NotsotufError {
+  return wrapForeignError(err, 'The update', { signal });
 }
 
 /** The trusted root option, checked: bytes, or a file path (a string or `{ path }`). */
@@ -127,6 +125,16 @@ export class Client extends ClientEvents {
   #downloaded:
     | { release: Release; archivePath: string; tar: VerifiedTar; result: DownloadedUpdate }
     | undefined;
+  /**
+   * The cached archive inspected by the last plan, and the files it was, so that the download right after a check
+   * does not decompress and hash it again (183 MB: about 2 s here). Reused only while neither file changed.
+   */
+  #inspectedBase:
+    | {
+        key: string;
+        inspected: Awaited<ReturnType<typeof inspectCachedArchive>>;
+      }
+    | undefined;
 
   /** Throws INVALID_ARGUMENT (no repository location) and VERSION_INVALID. */
   constructor(options: ClientOptions) {
@@ -160,6 +168,7 @@ export class Client extends ClientEvents {
     return this.#run(options, async (signal) => {
       this.emit('checking', { currentVersion: this.currentVersion.raw });
       await this.#closeSession();
+      this.#inspectedBase = undefined;
       await this.#cache.clearWork();
       this.#checked = undefined;
       this.#downloaded = undefined;
@@ -226,10 +235,10 @@ export class Client extends ClientEvents {
         let archivePath = this.#cache.targetPath(plan.archive.name);
         if (plan.method.kind === 'patch' && baseTar) {
           try {
-            tar = await this.#viaPatches(meta, plan.method.patches, baseTar, work, signal);
-            await storeArchive(tar, archivePath, signal);
+            // The rebuilt tar is gzipped into the cache while it is produced (the next update's base).
+            tar = await this.#viaPatches(meta, plan.method.patches, baseTar, work, archivePath, signal);
           } catch (err) {
-            const e = asNotsotufError(err);
+            const e = asNotsotufError(err, signal);
             if (!FALLBACK_CODES.has(e.code)) throw e;
             const failed = plan.method.patches.find((p) => p.name === e.details['patch']);
             if (failed && PATCH_BROKEN_CODES.has(e.code)) await this.#cache.markPatchFailed(failed);
@@ -243,9 +252,11 @@ export class Client extends ClientEvents {
         if (!tar) {
           if (fellBack) meter.extend(plan.archive.length);
           archivePath = this.#cache.targetPath(plan.archive.name);
-          await meta.downloadTarget(plan.archive.name, archivePath);
+          await this.#download(meta, plan.archive, archivePath);
           this.emit('verifying', { name: plan.archive.name });
-          tar = await unpackArchive(archivePath, plan.archive, work, this.#maxTarSize(), signal);
+          tar = await this.#timed('unpack', () =>
+            unpackArchive(archivePath, plan.archive, work, this.#maxTarSize(), signal),
+          );
         }
         const result: DownloadedUpdate = {
           version: plan.release.version.raw,
@@ -283,12 +294,15 @@ export class Client extends ClientEvents {
       const staging = join(this.#cache.workDir, `staging-${downloaded.release.version.normalized}`);
       // Never reuse a staging tree: a failed attempt may have left one behind.
       await rm(staging, { recursive: true, force: true });
-      await extractTar(downloaded.tar.path, staging, {
-        maxTarSize: downloaded.tar.size,
-        ...(signal ? { signal } : {}),
-      });
+      await this.#timed('extract', () =>
+        extractTar(downloaded.tar.path, staging, {
+          maxTarSize: downloaded.tar.size,
+          ...(signal ? { signal } : {}),
+        }),
+      );
       const strategy =
         options.strategy ?? this.#options.installStrategy ?? (await this.#installed.defaultStrategy());
+      const installStarted = performance.now();
       const outcome = await strategy
         .install({
           sourceDir: staging,
@@ -302,6 +316,7 @@ export class Client extends ClientEvents {
           await rm(staging, { recursive: true, force: true });
           throw err;
         });
+      this.#emitTiming('install', performance.now() - installStarted);
       // A handover keeps the staging tree: the helper copies from it after the app quits.
       // Past the point of no return: cache housekeeping is best effort.
       if (outcome.kind === 'installed') {
@@ -380,7 +395,7 @@ export class Client extends ClientEvents {
     body: (signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
     try {
-      options.signal?.throwIfAborted();
+      checkAborted(options.signal, 'The update was aborted.');
       await this.#cache.create();
       const release = await acquireLock(
         this.#cache.lockPath,
@@ -394,7 +409,7 @@ export class Client extends ClientEvents {
         await release();
       }
     } catch (err) {
-      const e = asNotsotufError(err);
+      const e = asNotsotufError(err, options.signal);
       this.emit('error', e);
       throw e;
     }
@@ -432,18 +447,7 @@ export class Client extends ClientEvents {
   }
 
   #fetcher(signal: AbortSignal | undefined): ResilientFetcher {
-    const f = this.#options.fetch ?? {};
-    const fetcher = new ResilientFetcher(this.#mirrors, {
-      ...(f.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: f.stallTimeoutMs }),
-      ...(f.minBytesPerSecond === undefined ? {} : { minBytesPerSecond: f.minBytesPerSecond }),
-      ...(f.retries === undefined ? {} : { retries: f.retries }),
-      ...(f.retryDelayMs === undefined ? {} : { retryDelayMs: f.retryDelayMs }),
-      ...(this.#options.headers ? { headers: this.#options.headers } : {}),
-      userAgent: f.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent,
-      partialDir: this.#cache.partialDir,
-    });
-    fetcher.signal = signal;
-    return fetcher;
+    return fetcherFor(this.#mirrors, this.#options, this.#cache.partialDir, signal);
   }
 
   async #refresh(fetcher: ResilientFetcher): Promise<TrustedMetadata> {
@@ -458,13 +462,41 @@ export class Client extends ClientEvents {
               hint: 'Bundle the repository’s root.json with the app and pass its path.',
             });
           });
-    return refreshTrustedMetadata({
-      metadataDir: this.#cache.metadataDir,
-      workDir: this.#cache.workDir,
-      trustedRoot,
-      fetcher,
-      onWarning: (message) => this.emit('warning', { message }),
-    });
+    return this.#timed('refresh', () =>
+      refreshTrustedMetadata({
+        metadataDir: this.#cache.metadataDir,
+        workDir: this.#cache.workDir,
+        trustedRoot,
+        fetcher,
+        onWarning: (message) => this.emit('warning', { message }),
+      }),
+    );
+  }
+
+  /** Runs `body` and reports its duration as a `timing` event (also when it fails). */
+  async #timed<T>(phase: ClientPhase, body: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await body();
+    } finally {
+      this.#emitTiming(phase, performance.now() - started);
+    }
+  }
+
+  #emitTiming(phase: ClientPhase, ms: number): void {
+    this.emit('timing', { phase, ms });
+  }
+
+  /**
+   * Downloads one target through tuf-js (verified against its signed length and hashes) and adds the transfer to
+   * this client's measured download rate, which the next plan weighs patch apply time against.
+   */
+  async #download(meta: TrustedMetadata, file: ReleaseFile, path: string): Promise<void> {
+    const started = performance.now();
+    await meta.downloadTarget(file.name, path);
+    const ms = performance.now() - started;
+    this.#emitTiming('download', ms);
+    await recordDownloadRate(this.#cache.dir, file.length, ms / 1000);
   }
 
   async #plan(
@@ -489,14 +521,19 @@ export class Client extends ClientEvents {
     if (allowPatches && selectOffered(base).release) {
       const cached = await this.#cache.findArchive(this.appName, this.currentVersion);
       const tarPath = join(this.#cache.workDir, `base-${this.currentVersion.normalized}.tar`);
-      await rm(tarPath, { force: true });
-      inspected = await inspectCachedArchive(
-        cached,
-        cachedArchiveFacts(releases, this.currentVersion),
-        tarPath,
-        this.#maxTarSize(),
-        signal,
-      );
+      const facts = cachedArchiveFacts(releases, this.currentVersion);
+      const key = await fileKey([cached, tarPath], facts);
+      const memo = this.#inspectedBase;
+      if (memo && key !== undefined && memo.key === key) inspected = memo.inspected;
+      else {
+        this.#inspectedBase = undefined;
+        await rm(tarPath, { force: true });
+        inspected = await this.#timed('inspect-base', () =>
+          inspectCachedArchive(cached, facts, tarPath, this.#maxTarSize(), signal),
+        );
+        const after = await fileKey([cached, tarPath], facts);
+        if (after !== undefined) this.#inspectedBase = { key: after, inspected };
+      }
       if (inspected.state === 'mismatch') {
         this.emit('warning', {
           message:
@@ -504,12 +541,15 @@ export class Client extends ClientEvents {
         });
       }
     }
+    const downloadRate =
+      this.#options.downloadRate ?? (await readDownloadRate(this.#cache.dir))?.bytesPerSecond;
     const plan = planUpdate({
       ...base,
       allowPatches,
       cachedArchive: inspected.state,
       failedPatches: await this.#cache.failedPatches(),
       knownCodecs: new Set(codecNames()),
+      ...(downloadRate !== undefined ? { downloadRate } : {}),
     });
     return inspected.tar ? { plan, baseTar: inspected.tar } : { plan };
   }
@@ -519,13 +559,14 @@ export class Client extends ClientEvents {
     patches: readonly ReleaseFile[],
     base: VerifiedTar,
     outPath: string,
+    archivePath: string,
     signal: AbortSignal | undefined,
   ): Promise<VerifiedTar> {
-    const downloaded = [];
+    const downloaded: DownloadedPatch[] = [];
     for (const file of patches) {
       const path = this.#cache.targetPath(file.name);
       try {
-        await meta.downloadTarget(file.name, path);
+        await this.#download(meta, file, path);
       } catch (err) {
         throw isNotsotufError(err)
           ? new NotsotufError(err.code, err.message, {
@@ -536,14 +577,32 @@ export class Client extends ClientEvents {
       }
       downloaded.push({ file, path });
     }
-    return applyPatchChain({
-      base,
-      patches: downloaded,
-      outPath,
-      ...(signal ? { signal } : {}),
-      onPatch: (index, file) => {
-        this.emit('patching', { index, count: patches.length, name: file.name });
-      },
-    });
+    return this.#timed('apply', () =>
+      applyPatchChain({
+        base,
+        patches: downloaded,
+        outPath,
+        storeTo: archivePath,
+        ...(signal ? { signal } : {}),
+        onPatch: (index, file) => {
+          this.emit('patching', { index, count: patches.length, name: file.name });
+        },
+        onStoreWait: (ms) => this.#emitTiming('store-archive', ms),
+      }),
+    );
   }
+}
+
+/**
+ * Identifies the current content of `paths` (size and modification time of each; undefined for a missing one)
+ * together with the signed facts they were checked against. undefined when a path is not given.
+ */
+async function fileKey(paths: readonly (string | undefined)[], facts: unknown): Promise<string | undefined> {
+  const parts: unknown[] = [facts];
+  for (const path of paths) {
+    if (path === undefined) return undefined;
+    const s = await stat(path).catch(() => undefined);
+    parts.push(path, s ? [s.size, s.mtimeMs, s.ino] : null);
+  }
+  return JSON.stringify(parts);
 }

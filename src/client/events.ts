@@ -18,6 +18,22 @@ export interface DownloadProgressEvent {
   readonly file: string;
 }
 
+/**
+ * The timed phases of an update: `refresh` (TUF metadata), `inspect-base` (checking and decompressing the cached
+ * archive of the installed version), `download` (each file), `apply` (the patch chain, hashing its result and
+ * gzipping it into the cache in the same pass), `store-archive` (waiting for that gzip after the last patch),
+ * `unpack` (decompressing and checking a full archive), `extract` and `install`.
+ */
+export type ClientPhase =
+  | 'refresh'
+  | 'inspect-base'
+  | 'download'
+  | 'apply'
+  | 'store-archive'
+  | 'unpack'
+  | 'extract'
+  | 'install';
+
 /** Event name → payload. */
 export interface ClientEventMap {
   checking: { readonly currentVersion: string };
@@ -32,6 +48,11 @@ export interface ClientEventMap {
   extracting: { readonly version: string };
   installing: InstallStep;
   done: { readonly version: string; readonly outcome: 'installed' | 'handover' };
+  /**
+   * A phase of an operation finished and took `ms` milliseconds (for telemetry and `npm run bench`): the phases
+   * of one update add up to where its time went.
+   */
+  timing: { readonly phase: ClientPhase; readonly ms: number };
   /** Something went wrong but the client recovered (e.g. a failed patch, replaced by the full archive). */
   warning: { readonly message: string; readonly cause?: unknown };
   error: NotsotufError;

@@ -11,7 +11,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { extractTar } from '../archive/index.js';
+import { checkAborted } from '../core/aborted.js';
 import { NotsotufError } from '../core/errors.js';
+import { wrapForeignError } from '../core/foreign-error.js';
 import { groupReleases } from '../core/releases.js';
 import { parseVersion, type Version } from '../core/version.js';
 import {
@@ -26,7 +28,7 @@ import {
   versionedStrategy,
   writeEntryPoint,
 } from '../install/index.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/durable-fs.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
 import { ClientEvents } from './events.js';
@@ -86,15 +88,9 @@ export interface FirstInstallResult {
 
 const STEPS = 6;
 
-function wrap(err: unknown): NotsotufError {
-  if (err instanceof NotsotufError) return err;
-  if ((err as Error)?.name === 'AbortError') {
-    return new NotsotufError('ABORTED', 'The install was aborted.', { cause: err });
-  }
-  return new NotsotufError('IO_ERROR', 'The install failed on a file operation.', {
-    cause: err,
-    hint: 'Check that the install root and the cache directory are writable and the disk is not full.',
-  });
+/** IO_ERROR for an errno error, ABORTED, else INTERNAL_ERROR (a bug): see `core/foreign-error.ts`. */
+function wrap(err: unknown, signal: AbortSignal | undefined): NotsotufError {
+  return wrapForeignError(err, 'The install', { signal });
 }
 
 /**
@@ -147,7 +143,8 @@ export class FirstInstaller extends ClientEvents {
    *
    * @throws NotsotufError ALREADY_INSTALLED (a versioned root: update it instead), INSTALL_ROOT_NOT_EMPTY, APP_NOT_FOUND,
    *   RELEASE_NOT_FOUND, METADATA_* (the repository did not verify against the trusted root), DOWNLOAD_*, TARGET_*,
-   *   ARCHIVE_*, INSTALL_FAILED (e.g. the release lacks the entry), CACHE_LOCKED, IO_ERROR, ABORTED.
+   *   ARCHIVE_*, INSTALL_FAILED (e.g. the release lacks the entry), CACHE_LOCKED, INSTALL_LOCKED, IO_ERROR, ABORTED,
+   *   INTERNAL_ERROR.
    */
   async install(options: { readonly signal?: AbortSignal } = {}): Promise<FirstInstallResult> {
     const { signal } = options;
@@ -155,7 +152,7 @@ export class FirstInstaller extends ClientEvents {
     let cacheCreated: string | undefined;
     this.#downloaded = 0;
     try {
-      signal?.throwIfAborted();
+      checkAborted(signal, 'The install was aborted.');
       // Read first: a missing trust anchor must not leave a root behind. These bytes are the ones verified with
       // and the ones kept, whatever happens to the file meanwhile.
       const trustedRoot = await readTrustedRoot(this.#options.trustedRoot);
@@ -182,7 +179,7 @@ export class FirstInstaller extends ClientEvents {
       this.emit('done', { version: result.version, outcome: 'installed' });
       return result;
     } catch (err) {
-      const e = wrap(err);
+      const e = wrap(err, signal);
       await this.#undo(claim, cacheCreated);
       this.emit('error', e);
       throw e;

@@ -3,16 +3,15 @@
  * sha256 before anything is extracted. Patches are applied in version order to the tar of the installed version;
  * a full archive is decompressed with its size capped by the signed tar size (a gzip bomb stops there).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { gunzipToFile } from '../archive/index.js';
 import { NotsotufError } from '../core/errors.js';
+import { wrapForeignError } from '../core/foreign-error.js';
 import type { ReleaseFile } from '../core/releases.js';
 import { applyPatchFile } from '../patch/registry.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { tempPathFor } from '../util/durable-fs.js';
 import { digestsEqual, hashFile } from '../util/hash-file.js';
+import { GzipSink } from './gzip-sink.js';
 import type { CachedArchiveFacts, CachedArchiveState } from './plan/plan-update.js';
 
 /** The tar of a verified archive, ready to patch or extract. */
@@ -100,18 +99,26 @@ export interface DownloadedPatch {
 /**
  * Applies `patches` in order, starting from `base`; each result must match the size and sha256 its patch entry
  * signs. On failure the error's `details.patch` names the patch that failed. Intermediate tars are removed.
+ *
+ * With `storeTo`, the final tar is also gzipped there as it is produced (the cached archive the next patch update
+ * starts from), and the file appears only once the tar verified. `onStoreWait` gets the milliseconds spent waiting
+ * for the compressor after the last patch was applied.
  */
 export async function applyPatchChain(options: {
   base: VerifiedTar;
   patches: readonly DownloadedPatch[];
   outPath: string;
+  storeTo?: string;
   signal?: AbortSignal;
   onPatch?: (index: number, patch: ReleaseFile) => void;
+  onStoreWait?: (ms: number) => void;
 }): Promise<VerifiedTar> {
   let current = options.base;
   for (const [i, patch] of options.patches.entries()) {
     options.onPatch?.(i + 1, patch.file);
-    const out = i === options.patches.length - 1 ? options.outPath : `${options.outPath}.step${i + 1}`;
+    const last = i === options.patches.length - 1;
+    const out = last ? options.outPath : `${options.outPath}.step${i + 1}`;
+    const sink = last && options.storeTo ? new GzipSink(tempPathFor(options.storeTo)) : undefined;
     try {
       const result = await applyPatchFile({
         oldPath: current.path,
@@ -120,10 +127,13 @@ export async function applyPatchChain(options: {
         // planUpdate only chains patches that sign their result.
         expected: { size: patch.file.tarSize ?? -1, sha256: patch.file.tarHash ?? '' },
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(sink ? { onOutput: (bytes: Uint8Array) => sink.write(bytes) } : {}),
       });
       if (current !== options.base) await rm(current.path, { force: true });
       current = { path: out, size: result.size, sha256: result.sha256 };
+      if (sink && options.storeTo) await finishStore(sink, options.storeTo, options.onStoreWait);
     } catch (err) {
+      await sink?.abort();
       if (current !== options.base) await rm(current.path, { force: true });
       if (err instanceof NotsotufError) {
         throw new NotsotufError(err.code, err.message, {
@@ -138,28 +148,21 @@ export async function applyPatchChain(options: {
   return current;
 }
 
-/** Gzips a verified tar into the cache as the new release's archive (the base of the next patch update). */
-export async function storeArchive(
-  tar: VerifiedTar,
+/** Completes the gzipped copy of a verified tar and renames it into place as the release's cached archive. */
+async function finishStore(
+  sink: GzipSink,
   archivePath: string,
-  signal?: AbortSignal,
+  onWait?: (ms: number) => void,
 ): Promise<void> {
-  const tmp = tempPathFor(archivePath);
+  const started = performance.now();
   try {
-    await pipeline(
-      createReadStream(tar.path),
-      createGzip({ level: 6 }),
-      createWriteStream(tmp, { flags: 'wx' }),
-      ...(signal ? [{ signal }] : []),
-    );
-    await rename(tmp, archivePath);
+    await sink.finish();
+    await rename(sink.path, archivePath);
   } catch (err) {
-    throw new NotsotufError('IO_ERROR', `Could not store the archive ${archivePath}.`, {
+    throw wrapForeignError(err, `Storing the archive ${archivePath}`, {
+      ioMessage: `Could not store the archive ${archivePath}.`,
       path: archivePath,
-      cause: err,
-      hint: 'Check free disk space in the cache directory.',
     });
-  } finally {
-    await rm(tmp, { force: true });
   }
+  onWait?.(performance.now() - started);
 }

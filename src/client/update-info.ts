@@ -1,6 +1,7 @@
 /** The update a check found, as the app sees it: plain data, safe to log or show (`--json`). */
 import type { WithheldRelease } from './plan/offer.js';
 import type { UpdatePlan } from './plan/plan-update.js';
+import type { RouteEstimate } from './plan/route-cost.js';
 
 export interface UpdateFileInfo {
   readonly name: string;
@@ -15,9 +16,19 @@ export interface UpdateInfo {
   readonly required: boolean;
   /** The publisher's metadata for the release (release notes …), `null` when none. Untrusted shape: check it. */
   readonly user: unknown;
+  /** How: `estimate` gives both routes' expected seconds when the choice was made on time (see `planUpdate`). */
   readonly method:
-    | { readonly kind: 'patch'; readonly patches: readonly UpdateFileInfo[] }
-    | { readonly kind: 'full'; readonly archive: UpdateFileInfo; readonly reason: string };
+    | {
+        readonly kind: 'patch';
+        readonly patches: readonly UpdateFileInfo[];
+        readonly estimate?: RouteEstimate;
+      }
+    | {
+        readonly kind: 'full';
+        readonly archive: UpdateFileInfo;
+        readonly reason: string;
+        readonly estimate?: RouteEstimate;
+      };
   /** Bytes the update downloads. */
   readonly downloadBytes: number;
   /** Size of the full archive, for comparison. */
@@ -46,8 +57,13 @@ export function describePlan(plan: UpdatePlan & { kind: 'update' }, currentVersi
     user: plan.release.user,
     method:
       m.kind === 'patch'
-        ? { kind: 'patch', patches: m.patches.map(file) }
-        : { kind: 'full', archive: file(m.archive), reason: m.reason },
+        ? { kind: 'patch', patches: m.patches.map(file), ...(m.estimate ? { estimate: m.estimate } : {}) }
+        : {
+            kind: 'full',
+            archive: file(m.archive),
+            reason: m.reason,
+            ...(m.estimate ? { estimate: m.estimate } : {}),
+          },
     downloadBytes: m.bytes,
     archiveBytes: plan.archive.length,
     critical: plan.reason?.critical ?? false,

@@ -28,6 +28,12 @@ export interface ApplyPatchOptions {
   readonly expectedSize?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: PatchProgress) => void;
+  /**
+   * Receives the output as it is written, every byte once and in order, so that the caller can hash or compress
+   * the result in the same pass instead of reading the file again. The bytes are only valid during the call (copy
+   * them to keep them); a returned promise is awaited before the codec goes on.
+   */
+  readonly onOutput?: (bytes: Uint8Array) => void | Promise<void>;
 }
 
 /**

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { NotsotufError } from '../core/errors.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { tempPathFor } from '../util/durable-fs.js';
 import { digestsEqual, hashFile } from '../util/hash-file.js';
 import type { PatchCodec, PatchProgress } from './codec.js';
 
@@ -83,7 +84,8 @@ export async function createPatchFile(options: {
 /**
  * Applies a patch (codec identified from the file) and checks the result against the size and sha256 the signed
  * metadata promises. The output appears at `outPath` only when it matches; otherwise nothing is left and
- * PATCH_RESULT_MISMATCH (or the codec's PATCH_INVALID) is thrown.
+ * PATCH_RESULT_MISMATCH (or the codec's PATCH_INVALID) is thrown. The result is hashed as the codec writes it
+ * (`onOutput`), not read back; `onOutput` also passes it on to the caller.
  */
 export async function applyPatchFile(options: {
   oldPath: string;
@@ -92,19 +94,32 @@ export async function applyPatchFile(options: {
   expected?: { size: number; sha256: string };
   signal?: AbortSignal;
   onProgress?: (p: PatchProgress) => void;
+  onOutput?: (bytes: Uint8Array) => void | Promise<void>;
 }): Promise<{ size: number; sha256: string; codec: string }> {
   const codec = await identifyPatch(options.patchPath);
   const tmp = tempPathFor(options.outPath);
+  const hash = createHash('sha256');
+  let seen = 0;
+  const forward = options.onOutput;
   try {
-    await codec.apply({
+    const { size } = await codec.apply({
       oldPath: options.oldPath,
       patchPath: options.patchPath,
       outPath: tmp,
       ...(options.expected ? { expectedSize: options.expected.size } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      onOutput: (bytes) => {
+        hash.update(bytes);
+        seen += bytes.length;
+        return forward?.(bytes);
+      },
     });
-    const result = await hashFile(tmp);
+    // A codec that does not report its output (or not all of it) is hashed from the file it wrote.
+    const result = seen === size ? { size, sha256: hash.digest('hex') } : await hashFile(tmp);
+    if (forward && seen !== size) {
+      throw new NotsotufError('INTERNAL_ERROR', `The ${codec.name} codec did not report all of its output.`);
+    }
     const { expected } = options;
     if (expected && (result.size !== expected.size || !digestsEqual(result.sha256, expected.sha256))) {
       throw new NotsotufError(

@@ -115,6 +115,8 @@ export class OutputWriter {
     private readonly fh: FileHandle,
     private readonly path: string,
     bufferSize = 1 << 20,
+    /** Sees every byte once, in order, before it is written (see ApplyPatchOptions.onOutput). */
+    private readonly onOutput?: (bytes: Uint8Array) => void | Promise<void>,
   ) {
     this.buf = new Uint8Array(bufferSize);
   }
@@ -136,6 +138,7 @@ export class OutputWriter {
 
   /** Writes everything buffered. */
   async flush(): Promise<void> {
+    if (this.onOutput && this.used > 0) await this.onOutput(this.buf.subarray(0, this.used));
     let off = 0;
     while (off < this.used) {
       try {

@@ -16,7 +16,7 @@ import { groupReleases, latestRelease, type Release } from '../core/releases.js'
 import { formatTargetName, platformAppName } from '../core/target-name.js';
 import { compareVersions, parseVersion, type Version } from '../core/version.js';
 import { defaultPatchCodec } from '../patch/registry.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { tempPathFor } from '../util/durable-fs.js';
 import { type Draft, nextTargets } from './draft.js';
 import type { PublishContext } from './publish.js';
 import { makeReleasePatch } from './release-patch.js';

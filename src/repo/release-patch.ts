@@ -9,7 +9,7 @@ import { formatTargetName } from '../core/target-name.js';
 import type { Version } from '../core/version.js';
 import type { PatchProgress } from '../patch/codec.js';
 import { createPatchFile } from '../patch/registry.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { tempPathFor } from '../util/durable-fs.js';
 import { digestsEqual, hashFile } from '../util/hash-file.js';
 import type { NewTargetFile } from './draft.js';
 import type { RepoLayout } from './layout.js';

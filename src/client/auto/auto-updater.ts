@@ -6,6 +6,7 @@
  * `schedule.ts` from the state persisted in `state-file.ts`; how the update gets in place, by `pending-install.ts`.
  */
 import { NotsotufError } from '../../core/errors.js';
+import { wrapForeignError } from '../../core/foreign-error.js';
 import type { InPlaceOptions } from '../../install/index.js';
 import type { Client } from '../client.js';
 import { TypedEvents } from '../events.js';
@@ -61,9 +62,9 @@ export const DEFAULT_AUTO_UPDATER = { autoDownload: true, autoInstall: true } as
 // setTimeout takes at most a signed 32-bit delay; a longer wait is taken in steps.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** IO_ERROR for an errno error, ABORTED, else INTERNAL_ERROR (a bug): see `core/foreign-error.ts`. */
 function asNotsotufError(err: unknown): NotsotufError {
-  if (err instanceof NotsotufError) return err;
-  return new NotsotufError('IO_ERROR', 'The automatic update failed unexpectedly.', { cause: err });
+  return wrapForeignError(err, 'The automatic update');
 }
 
 /**

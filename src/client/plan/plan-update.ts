@@ -7,9 +7,18 @@ import { inLine } from '../../core/release-policy.js';
 import type { Release, ReleaseFile } from '../../core/releases.js';
 import { compareVersions, type Version } from '../../core/version.js';
 import type { WithheldRelease } from './offer.js';
+import {
+  DEFAULT_ROUTE_COSTS,
+  estimateRoutes,
+  type RouteCostTable,
+  type RouteEstimate,
+} from './route-cost.js';
 import { type SelectReleaseInput, selectOffered } from './select-release.js';
 
-/** tufup's rule: patches are used while their total size is at most this fraction of the full archive. */
+/**
+ * tufup's rule: patches are used while their total size is at most this fraction of the full archive. notsotuf
+ * keeps it as an upper bound, and below it also weighs the time to apply them (see {@link estimateRoutes}).
+ */
 export const DEFAULT_MAX_PATCH_RATIO = 0.8;
 
 /**
@@ -28,15 +37,26 @@ export type FullReason =
   | 'patch-codec-unknown'
   | 'patch-failed'
   | 'patches-too-large'
+  | 'patch-slower'
   | 'recall';
 
+/**
+ * `estimate` (both routes' expected seconds) is there when the choice came down to time: a usable chain within the
+ * size ratio.
+ */
 export type UpdateMethod =
-  | { readonly kind: 'patch'; readonly patches: readonly ReleaseFile[]; readonly bytes: number }
+  | {
+      readonly kind: 'patch';
+      readonly patches: readonly ReleaseFile[];
+      readonly bytes: number;
+      readonly estimate?: RouteEstimate;
+    }
   | {
       readonly kind: 'full';
       readonly archive: ReleaseFile;
       readonly bytes: number;
       readonly reason: FullReason;
+      readonly estimate?: RouteEstimate;
     };
 
 /** Why this install gets the update, beyond "it is newer". */
@@ -76,6 +96,10 @@ export interface PlanInput extends SelectReleaseInput {
   readonly knownCodecs: ReadonlySet<string>;
   /** Default {@link DEFAULT_MAX_PATCH_RATIO}. */
   readonly maxPatchRatio?: number;
+  /** This client's measured download rate (bytes per second); absent: the cost table's default. */
+  readonly downloadRate?: number;
+  /** Default {@link DEFAULT_ROUTE_COSTS}, measured with `npm run bench`. */
+  readonly routeCosts?: RouteCostTable;
 }
 
 /**
@@ -189,7 +213,18 @@ function chooseMethod(input: PlanInput, release: Release, archive: ReleaseFile):
   const bytes = chain.reduce((sum, p) => sum + p.length, 0);
   const ratio = input.maxPatchRatio ?? DEFAULT_MAX_PATCH_RATIO;
   if (bytes > ratio * archive.length) return full(archive, 'patches-too-large');
-  return { kind: 'patch', patches: chain, bytes };
+  // Below tufup's bound, time decides: on a fast link, applying a chain can take longer than the bytes it saves.
+  const estimate = estimateRoutes({
+    patches: chain,
+    archive,
+    ...(input.downloadRate !== undefined ? { rate: input.downloadRate } : {}),
+    ...(input.routeCosts ? { costs: input.routeCosts } : {}),
+  });
+  const minSaved = (input.routeCosts ?? DEFAULT_ROUTE_COSTS).minSecondsSaved;
+  if (estimate.patchSeconds > estimate.fullSeconds + minSaved) {
+    return { ...full(archive, 'patch-slower'), estimate };
+  }
+  return { kind: 'patch', patches: chain, bytes, estimate };
 }
 
 /** What the signed metadata says the cached archive of `current` must be; fields are absent when not published. */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { createBrotliDecompress } from 'node:zlib';
-import { NotsotufError } from '../../core/errors.js';
+import { checkAborted } from '../../core/aborted.js';
 import { bzip2DecompressStream } from '../bzip2/index.js';
 import type { ApplyPatchOptions } from '../codec.js';
 import { lzmaDecompressStream } from '../lzma/decoder.js';
@@ -81,7 +81,11 @@ async function* streamRange(
 class PieceWriter {
   private readonly buf = Buffer.allocUnsafe(PIECE);
   private used = 0;
-  constructor(private readonly out: FileHandle) {}
+  constructor(
+    private readonly out: FileHandle,
+    /** Sees every byte once, in order, before it is written (ApplyPatchOptions.onOutput). */
+    private readonly onOutput?: (bytes: Uint8Array) => void | Promise<void>,
+  ) {}
 
   /** Buffers `bytes` when they fit without a flush and returns true; otherwise does nothing (then call `push`). */
   pushSync(bytes: Buffer, length = bytes.length): boolean {
@@ -103,6 +107,7 @@ class PieceWriter {
   }
 
   async flush(): Promise<void> {
+    if (this.onOutput && this.used > 0) await this.onOutput(this.buf.subarray(0, this.used));
     let done = 0;
     while (done < this.used) {
       const { bytesWritten } = await this.out.write(this.buf, done, this.used - done);
@@ -159,7 +164,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
       ByteReader,
     ];
     const diff = new DiffReader(diffRuns, diffBytes);
-    const writer = new PieceWriter(out);
+    const writer = new PieceWriter(out, options.onOutput);
     const oldBuf = Buffer.allocUnsafe(PIECE);
     const oldBlocks = new BlockCache(oldFh, header.oldSize);
     let outPos = 0;
@@ -170,8 +175,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     /** Output bytes the next instruction may make: up to the end of the result, or of the filtered region. */
     const room = () => (region ? region.unfilter.remaining : header.newSize - outPos);
     while (outPos < header.newSize) {
-      if (signal?.aborted)
-        throw new NotsotufError('ABORTED', 'Applying the patch was aborted.', { cause: signal.reason });
+      checkAborted(signal, 'Applying the patch was aborted.');
       // The sync reads serve almost every instruction from buffers; the awaits are for buffer boundaries.
       let kind = ops.byteSync();
       if (kind < 0) kind = await ops.byte();

@@ -1,0 +1,86 @@
+/**
+ * The expected time of each way to a release (issue 20): a patch chain saves download time but costs CPU time to
+ * apply, so on a fast link a large patch can be slower than the full archive. Pure: the download rate and the cost
+ * table come in as data; the caller measures and persists the rate (see `download-rate.ts`).
+ */
+import type { ReleaseFile } from '../../core/releases.js';
+
+/** Seconds of CPU work per byte of tar, and the rate to assume when this client has measured none. */
+export interface RouteCostTable {
+  /**
+   * Applying one patch, per byte of the tar it produces, by codec: decompressing its streams, reading the base,
+   * writing the result and hashing it.
+   */
+  readonly applyPerTarByte: Readonly<Record<string, number>>;
+  /** For a codec missing from `applyPerTarByte` (the slowest known one is a safe guess). */
+  readonly applyUnknownCodec: number;
+  /** Patch route only: storing the rebuilt tar in the cache as the next update's base (gzip, level 1). */
+  readonly storePerTarByte: number;
+  /** Full route only: gunzipping and hashing the downloaded archive. */
+  readonly unpackPerTarByte: number;
+  /** Bytes per second assumed before this client has timed a download of its own. */
+  readonly defaultRate: number;
+  /**
+   * The full archive replaces tufup's choice of patches only when it is expected to be at least this many seconds
+   * faster: small updates behave as in tufup, and an estimate's error does not flip a choice worth milliseconds.
+   */
+  readonly minSecondsSaved: number;
+}
+
+/**
+ * Measured with `npm run bench` (bench/e2e.mjs, results in bench/results/e2e-partial.md; the `big` pair: 183 MB tar,
+ * node + typescript + swc + esbuild) on a 2-core AMD EPYC under heavy load (load average 10), Node 20: the phase
+ * times of the client's `timing` events divided by the tar size. `apply` includes hashing the result and gzipping
+ * it into the cache on the thread pool in the same pass, so `store` is only the wait after it. The default rate is
+ * a modest broadband line (20 Mbit/s).
+ */
+export const DEFAULT_ROUTE_COSTS: RouteCostTable = {
+  applyPerTarByte: { bsdiff4: 80e-9, notsotuf: 40e-9 },
+  applyUnknownCodec: 80e-9,
+  storePerTarByte: 1e-9,
+  unpackPerTarByte: 9e-9,
+  defaultRate: 2.5e6,
+  minSecondsSaved: 1,
+};
+
+/** What each route is expected to cost, in seconds, and the download rate the estimate used. */
+export interface RouteEstimate {
+  readonly patchSeconds: number;
+  readonly fullSeconds: number;
+  /** Bytes per second. */
+  readonly rate: number;
+}
+
+export interface RouteCostInput {
+  /** The patch chain, in application order; each patch signs the size of the tar it produces. */
+  readonly patches: readonly ReleaseFile[];
+  readonly archive: ReleaseFile;
+  /** Measured download rate in bytes per second; the table's default when absent or not a positive number. */
+  readonly rate?: number;
+  readonly costs?: RouteCostTable;
+}
+
+/**
+ * Estimated time of the patch route (download the patches, apply each, store the result) against the full route
+ * (download the archive, unpack it). Extraction and install are the same for both and left out.
+ */
+export function estimateRoutes(input: RouteCostInput): RouteEstimate {
+  const costs = input.costs ?? DEFAULT_ROUTE_COSTS;
+  const rate =
+    input.rate !== undefined && Number.isFinite(input.rate) && input.rate > 0
+      ? input.rate
+      : costs.defaultRate;
+  let patchSeconds = 0;
+  let tarSize = 0;
+  for (const patch of input.patches) {
+    // planUpdate only chains patches that sign their result's size.
+    tarSize = patch.tarSize ?? 0;
+    const perByte = costs.applyPerTarByte[patch.patchCodec ?? 'bsdiff4'] ?? costs.applyUnknownCodec;
+    patchSeconds += patch.length / rate + tarSize * perByte;
+  }
+  // The last patch's result is the target's tar; the archive may sign it too.
+  const finalTar = input.archive.tarSize ?? tarSize;
+  patchSeconds += finalTar * costs.storePerTarByte;
+  const fullSeconds = input.archive.length / rate + finalTar * costs.unpackPerTarByte;
+  return { patchSeconds, fullSeconds, rate };
+}
