@@ -66,30 +66,31 @@ export interface WarningEvents {
   warning: { readonly message: string; readonly cause?: unknown };
 }
 
-type Listener<M, K extends keyof M> = (payload: M[K]) => void;
+/** A listener of event `K` of the event map `M`. */
+export type EventListener<M, K extends keyof M> = (payload: M[K]) => void;
 
 /**
  * A minimal typed event emitter over the event map `M` (listener errors are not the emitter's business: they are
  * reported as warnings, and a throwing warning listener is ignored).
  */
 export class TypedEvents<M extends WarningEvents> {
-  readonly #listeners = new Map<keyof M, Set<Listener<M, never>>>();
+  readonly #listeners = new Map<keyof M, Set<EventListener<M, never>>>();
 
-  on<K extends keyof M>(event: K, listener: Listener<M, K>): () => void {
+  on<K extends keyof M>(event: K, listener: EventListener<M, K>): () => void {
     const set = this.#listeners.get(event) ?? new Set();
-    set.add(listener as Listener<M, never>);
+    set.add(listener as EventListener<M, never>);
     this.#listeners.set(event, set);
     return () => this.off(event, listener);
   }
 
-  off<K extends keyof M>(event: K, listener: Listener<M, K>): void {
-    this.#listeners.get(event)?.delete(listener as Listener<M, never>);
+  off<K extends keyof M>(event: K, listener: EventListener<M, K>): void {
+    this.#listeners.get(event)?.delete(listener as EventListener<M, never>);
   }
 
   protected emit<K extends keyof M>(event: K, payload: M[K]): void {
     for (const listener of this.#listeners.get(event) ?? []) {
       try {
-        (listener as Listener<M, K>)(payload);
+        (listener as EventListener<M, K>)(payload);
       } catch (err) {
         if (event !== 'warning') {
           this.emit('warning', { message: `A ${String(event)} listener threw.`, cause: err } as M['warning']);

@@ -22,12 +22,21 @@
  */
 
 export { type ErrorCode, isNotsotufError, NotsotufError } from '../core/errors.js';
+export type { ReleasePolicy, RolloutWave } from '../core/release-policy.js';
+export type { Release, ReleaseFile } from '../core/releases.js';
 export type {
+  EntryPoint,
+  EntryPointOptions,
   Handover,
+  HelperCommand,
+  InPlaceOptions,
   InstallContext,
   InstallOutcome,
   InstallStep,
   InstallStrategy,
+  RestartCommand,
+  Trial,
+  WindowsHandoverOptions,
 } from '../install/index.js';
 export {
   type CleanupResult,
@@ -64,16 +73,47 @@ export {
   type UpdateDownloadedEvent,
 } from './auto/index.js';
 export { Client, type DownloadedUpdate, type InstallResult, type OperationOptions } from './client.js';
-export type { ClientEventMap, ClientEventName, ClientListener, DownloadProgressEvent } from './events.js';
+export type {
+  ClientEventMap,
+  ClientEventName,
+  ClientListener,
+  ClientPhase,
+  DownloadProgressEvent,
+  EventListener,
+} from './events.js';
 export {
   FirstInstaller,
   type FirstInstallOptions,
   type FirstInstallResult,
   TRUSTED_ROOT_FILE,
 } from './first-install.js';
+export type { RestartOptions } from './installed-app.js';
 export type { ClientOptions, Mirror } from './options.js';
 export { DEFAULT_CLIENT_OPTIONS } from './options.js';
-export type { CachedArchiveState, FullReason, UpdateMethod, UpdatePlan } from './plan/plan-update.js';
-export { patchChain, planUpdate } from './plan/plan-update.js';
-export { CHANNELS, type Channel, inChannel, selectRelease } from './plan/select-release.js';
+export type { OfferContext, OfferDecision, WithheldReason, WithheldRelease } from './plan/offer.js';
+export type {
+  CachedArchiveState,
+  FullReason,
+  PlanInput,
+  UpdateMethod,
+  UpdatePlan,
+  UpdateReason,
+} from './plan/plan-update.js';
+export { DEFAULT_MAX_PATCH_RATIO, failedPatchKey, patchChain, planUpdate } from './plan/plan-update.js';
+export {
+  DEFAULT_ROUTE_COSTS,
+  estimateRoutes,
+  type RouteCostInput,
+  type RouteCostTable,
+  type RouteEstimate,
+} from './plan/route-cost.js';
+export {
+  CHANNELS,
+  type Channel,
+  inChannel,
+  type Selection,
+  type SelectReleaseInput,
+  selectOffered,
+  selectRelease,
+} from './plan/select-release.js';
 export type { UpdateFileInfo, UpdateInfo } from './update-info.js';

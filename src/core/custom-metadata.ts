@@ -320,7 +320,7 @@ export function parseTargetCustom(custom: unknown, targetName?: string): TargetC
  * moved to the current shape (inside `tufup`), which tufup's client reads as intended; `undefined` for any other
  * `custom` (already current, tufup's own, legacy flat or malformed: left as it is).
  */
-export function upgradeEarlierCustom(custom: unknown): Obj | undefined {
+export function upgradeEarlierCustom(custom: unknown): Record<string, unknown> | undefined {
   if (!isObject(custom)) return undefined;
   const keys = Object.keys(custom).sort();
   if (keys.length !== 3 || keys[0] !== 'notsotuf' || keys[1] !== 'tufup' || keys[2] !== 'user')

@@ -12,7 +12,7 @@
 export { type ErrorCode, NotsotufError } from '../core/errors.js';
 export type { ReleasePolicy, RolloutWave } from '../core/release-policy.js';
 export type { Release, ReleaseFile } from '../core/releases.js';
-export type { KeyEntry } from '../tuf/keystore.js';
+export type { KeyEntry, Keystore } from '../tuf/keystore.js';
 export type { RoleName } from '../tuf/metadata.js';
 export {
   chainPassphraseProviders,
@@ -21,7 +21,9 @@ export {
   type PassphraseProvider,
   type PassphraseRequest,
 } from '../tuf/passphrase.js';
+export type { PrivateKeyFormat, PrivateKeyMaterial } from '../tuf/private-key-file.js';
 export type { Signer } from '../tuf/signer.js';
+export type { LoadedConfig } from './config.js';
 export {
   CONFIG_FILE_NAME,
   DEFAULT_CONFIG,
@@ -30,6 +32,7 @@ export {
   TUFUP_CONFIG_FILE_NAME,
 } from './config.js';
 export { type InitOptions, type InitResult, initRepository } from './init.js';
+export type { RepoLayout } from './layout.js';
 export type { PassphraseModeOptions, PassphraseModeResult } from './passphrase-mode.js';
 export type { PublishResult, SigningReport } from './publish.js';
 export type { RefreshPlan } from './refresh.js';
@@ -37,5 +40,6 @@ export { applyPolicyChange, type PolicyChange, type PolicyTarget } from './relea
 export type { AddedRelease, AddReleaseOptions } from './release-ops.js';
 export { type ChangeOptions, Repository, type RepositoryOptions } from './repository.js';
 export { parseRolloutSchedule, rolloutWaves } from './rollout-schedule.js';
-export type { RepoStatus, RoleStatus } from './status.js';
+export type { RepoState } from './state.js';
+export type { ReleaseStatus, RepoStatus, RoleStatus } from './status.js';
 export type { VerifyProblem, VerifyReport } from './verify.js';

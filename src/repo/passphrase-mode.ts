@@ -16,7 +16,7 @@ export interface PassphraseModeOptions {
   readonly scryptN?: number;
 }
 
-/** What {@link switchPassphraseMode} did. */
+/** What `Repository.setPassphraseMode` did. */
 export interface PassphraseModeResult {
   readonly mode: PassphraseMode;
   /** Keys now encrypted with the repository's one passphrase (`shared`; empty for `per-key`). */

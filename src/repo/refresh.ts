@@ -30,6 +30,7 @@ async function canSign(keystore: Keystore, keyids: readonly string[], threshold:
 }
 
 export interface RefreshPlan {
+  /** @internal The change to sign, when anything is due. */
   readonly draft: Draft | undefined;
   /** Roles that get a new version. */
   readonly refreshed: RoleName[];
