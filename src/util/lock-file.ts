@@ -172,10 +172,14 @@ async function removeIfStill(
   const marker = `${context.lockPath}.${id}.break`;
   if (!(await createExclusive(marker, context.lockPath, newLockOwner()))) {
     const other = await readHeld(marker);
+    // The marker went away meanwhile: the caller looks at the lock again.
+    if (other === undefined) return 'changed';
     const here = { now: Date.now(), host: hostname(), staleMs: context.staleMs };
-    if (other && depth < MAX_BREAK_DEPTH && isStaleHolder(other, here)) {
-      // Its creator died mid-takeover: remove its marker the same safe way; the caller then tries again.
-      await removeIfStill(marker, other.id, context, depth + 1);
+    if (depth < MAX_BREAK_DEPTH && isStaleHolder(other, here)) {
+      // Its creator died mid-takeover (or mid-release): remove its marker the same safe way, and have the caller
+      // try again at once rather than report a lock that nobody holds as busy.
+      const cleared = await removeIfStill(marker, other.id, context, depth + 1);
+      if (cleared !== 'busy') return 'changed';
     }
     return 'busy';
   }
