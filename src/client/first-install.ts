@@ -28,6 +28,7 @@ import {
   versionedStrategy,
   writeEntryPoint,
 } from '../install/index.js';
+import type { ResilientFetcher } from '../transport/index.js';
 import { writeFileAtomic } from '../util/durable-fs.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
@@ -35,10 +36,10 @@ import { ClientEvents } from './events.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
 import { type InstallableRelease, selectFirstRelease } from './plan/select-first-release.js';
 import { ProgressMeter } from './progress-meter.js';
-import { unpackArchive } from './rebuild.js';
+import { unpackArchive, type VerifiedTar } from './rebuild.js';
 import { fetcherFor, mirrorsOf, readTrustedRoot } from './repository-access.js';
 import { parseTrustedRoot } from './root-chain.js';
-import { refreshTrustedMetadata } from './trusted-metadata.js';
+import { refreshTrustedMetadata, type TrustedMetadata } from './trusted-metadata.js';
 
 /** Where the install root keeps the trusted root it was installed with, for the client's later updates. */
 export const TRUSTED_ROOT_FILE = 'root.json';
@@ -204,49 +205,65 @@ export class FirstInstaller extends ClientEvents {
         channel: this.#options.channel ?? DEFAULT_CLIENT_OPTIONS.channel,
         ...(this.#version ? { version: this.#version } : {}),
       });
-      const { archive } = release;
-      const version = release.version.raw;
-      this.#step(3, `Download and verify ${archive.name} (${version})`);
-      const archivePath = this.#cache.targetPath(archive.name);
-      if (!(await meta.findCachedTarget(archive.name, archivePath))) {
-        const meter = new ProgressMeter(archive.length);
-        fetcher.onProgress = (p) => {
-          const rate = meter.add(p.delta);
-          this.#downloaded = meter.bytes;
-          this.emit('download-progress', {
-            bytes: meter.bytes,
-            total: meter.total,
-            rate,
-            file: archive.name,
-          });
-        };
-        // tuf-js checks the signed length and hashes before the file appears under this name.
-        await meta.downloadTarget(archive.name, archivePath);
-      }
-      this.emit('verifying', { name: archive.name });
-      const maxTar = this.#options.maxUnsignedTarSize ?? DEFAULT_CLIENT_OPTIONS.maxUnsignedTarSize;
-      const work = this.#cache.workDir;
-      const tar = await unpackArchive(archivePath, archive, join(work, 'first.tar'), maxTar, signal);
-
-      this.#step(4, `Extract ${version}`);
-      this.emit('extracting', { version });
-      const staging = join(work, 'first-staging');
-      await extractTar(tar.path, staging, { maxTarSize: tar.size, ...(signal ? { signal } : {}) });
-
-      this.#step(5, `Install ${version} as the first version into versions/`);
-      await this.#strategy.install({
-        sourceDir: staging,
-        installDir: this.#root,
-        version,
-        ...(signal ? { signal } : {}),
-        onWarning: (message, cause) => this.emit('warning', { message, cause }),
-      });
+      const tar = await this.#downloadVerified(meta, fetcher, release, signal);
+      await this.#extractAndInstall(tar, release.version.raw, signal);
       await this.#cache.clearWork().catch(() => undefined);
       return release;
     } finally {
       fetcher.onProgress = undefined;
       await meta.close();
     }
+  }
+
+  /** Step 3: the release's archive, downloaded unless the cache holds it, and its tar checked. */
+  async #downloadVerified(
+    meta: TrustedMetadata,
+    fetcher: ResilientFetcher,
+    release: InstallableRelease,
+    signal: AbortSignal | undefined,
+  ): Promise<VerifiedTar> {
+    const { archive } = release;
+    this.#step(3, `Download and verify ${archive.name} (${release.version.raw})`);
+    const archivePath = this.#cache.targetPath(archive.name);
+    if (!(await meta.findCachedTarget(archive.name, archivePath))) {
+      const meter = new ProgressMeter(archive.length);
+      fetcher.onProgress = (p) => {
+        const rate = meter.add(p.delta);
+        this.#downloaded = meter.bytes;
+        this.emit('download-progress', {
+          bytes: meter.bytes,
+          total: meter.total,
+          rate,
+          file: archive.name,
+        });
+      };
+      // tuf-js checks the signed length and hashes before the file appears under this name.
+      await meta.downloadTarget(archive.name, archivePath);
+    }
+    this.emit('verifying', { name: archive.name });
+    const maxTar = this.#options.maxUnsignedTarSize ?? DEFAULT_CLIENT_OPTIONS.maxUnsignedTarSize;
+    return unpackArchive(archivePath, archive, join(this.#cache.workDir, 'first.tar'), maxTar, signal);
+  }
+
+  /** Steps 4 and 5: extract the tar into a staging tree and install it as the first version. */
+  async #extractAndInstall(
+    tar: VerifiedTar,
+    version: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    this.#step(4, `Extract ${version}`);
+    this.emit('extracting', { version });
+    const staging = join(this.#cache.workDir, 'first-staging');
+    await extractTar(tar.path, staging, { maxTarSize: tar.size, ...(signal ? { signal } : {}) });
+
+    this.#step(5, `Install ${version} as the first version into versions/`);
+    await this.#strategy.install({
+      sourceDir: staging,
+      installDir: this.#root,
+      version,
+      ...(signal ? { signal } : {}),
+      onWarning: (message, cause) => this.emit('warning', { message, cause }),
+    });
   }
 
   #step(index: number, title: string): void {

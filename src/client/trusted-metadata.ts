@@ -156,66 +156,92 @@ export async function refreshTrustedMetadata(options: TrustedMetadataOptions): P
       targetBaseUrl: options.fetcher.targetBaseUrl,
       fetcher: recordingFetcher(options.fetcher, roots),
     });
-    // No timestamp yet: this client never verified this repository, so a signature mismatch most likely means
-    // that the app bundles another repository's root.json, not that someone tampers with this one.
-    const firstContact = (await readOptional(join(options.metadataDir, 'timestamp.json'))) === undefined;
-    try {
-      await updater.refresh();
-    } catch (err) {
-      await commit(scratch, options.metadataDir, roots).catch(() => {});
-      const error = fromTufError(err, 'refresh', options.fetcher.lastFailure);
-      throw firstContact && error.code === 'METADATA_SIGNATURE_INVALID' ? wrongRootError(error) : error;
-    }
-    await commit(scratch, options.metadataDir, roots);
-    const targets = verifiedTargets(updater).targets;
-    // A name that is not a top-level target is looked up through the delegations; tuf-js persists every delegated
-    // role it verifies on the way, and those belong in the cache as much as the top-level ones (found or not).
-    const lookup = async (name: string) => {
-      if (Object.hasOwn(targets, name)) return targets[name];
-      try {
-        return await updater.getTargetInfo(name);
-      } finally {
-        await commit(scratch, options.metadataDir, roots);
-      }
+    const work: ScratchRefresh = {
+      updater,
+      scratch,
+      options,
+      commit: () => commit(scratch, options.metadataDir, roots),
     };
-    const read = async (role: string) =>
-      JSON.parse(await readFile(join(scratch, `${role}.json`), 'utf8')).signed.version as number;
-    const [rootVersion, targetsVersion] = [await read('root'), await read('targets')];
-    return {
-      rootVersion,
-      targetsVersion,
-      targets: Object.entries(targets).map(([name, t]) => ({
-        name,
-        length: t.length,
-        hashes: t.hashes,
-        custom: t.unrecognizedFields['custom'],
-      })),
-      async findCachedTarget(name, path) {
-        const info = await lookup(name).catch(() => undefined);
-        return info ? (await updater.findCachedTarget(info, path)) !== undefined : false;
-      },
-      async downloadTarget(name, destPath) {
-        const info = await lookup(name).catch(() => undefined);
-        if (!info) {
-          throw new NotsotufError(
-            'TARGET_FILE_MISSING',
-            `${name} is not listed in the trusted targets metadata.`,
-          );
-        }
-        const tmp = tempPathFor(destPath);
-        try {
-          await updater.downloadTarget(info, tmp);
-          await rename(tmp, destPath);
-        } catch (err) {
-          throw fromTufError(err, 'download', options.fetcher.lastFailure);
-        } finally {
-          await rm(tmp, { force: true });
-        }
-      },
-      close,
-    };
+    await refreshInScratch(work);
+    return await trustedMetadataOf(work, close);
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** A tuf-js updater working in a scratch copy of the cache, and how to commit what it verified. */
+interface ScratchRefresh {
+  readonly updater: ReturnType<typeof createUpdater>;
+  readonly scratch: string;
+  readonly options: TrustedMetadataOptions;
+  readonly commit: () => Promise<void>;
+}
+
+/** Runs tuf-js's refresh and commits what it verified, also when it failed (see `commit`). */
+async function refreshInScratch(work: ScratchRefresh): Promise<void> {
+  const { updater, options } = work;
+  // No timestamp yet: this client never verified this repository, so a signature mismatch most likely means
+  // that the app bundles another repository's root.json, not that someone tampers with this one.
+  const firstContact = (await readOptional(join(options.metadataDir, 'timestamp.json'))) === undefined;
+  try {
+    await updater.refresh();
+  } catch (err) {
+    await work.commit().catch(() => {});
+    const error = fromTufError(err, 'refresh', options.fetcher.lastFailure);
+    throw firstContact && error.code === 'METADATA_SIGNATURE_INVALID' ? wrongRootError(error) : error;
+  }
+  await work.commit();
+}
+
+/** The refreshed metadata as the client reads it: versions, targets, and target lookup and download. */
+async function trustedMetadataOf(work: ScratchRefresh, close: () => Promise<void>): Promise<TrustedMetadata> {
+  const { updater, scratch, options } = work;
+  const targets = verifiedTargets(updater).targets;
+  // A name that is not a top-level target is looked up through the delegations; tuf-js persists every delegated
+  // role it verifies on the way, and those belong in the cache as much as the top-level ones (found or not).
+  const lookup = async (name: string) => {
+    if (Object.hasOwn(targets, name)) return targets[name];
+    try {
+      return await updater.getTargetInfo(name);
+    } finally {
+      await work.commit();
+    }
+  };
+  const read = async (role: string) =>
+    JSON.parse(await readFile(join(scratch, `${role}.json`), 'utf8')).signed.version as number;
+  const [rootVersion, targetsVersion] = [await read('root'), await read('targets')];
+  return {
+    rootVersion,
+    targetsVersion,
+    targets: Object.entries(targets).map(([name, t]) => ({
+      name,
+      length: t.length,
+      hashes: t.hashes,
+      custom: t.unrecognizedFields['custom'],
+    })),
+    async findCachedTarget(name, path) {
+      const info = await lookup(name).catch(() => undefined);
+      return info ? (await updater.findCachedTarget(info, path)) !== undefined : false;
+    },
+    async downloadTarget(name, destPath) {
+      const info = await lookup(name).catch(() => undefined);
+      if (!info) {
+        throw new NotsotufError(
+          'TARGET_FILE_MISSING',
+          `${name} is not listed in the trusted targets metadata.`,
+        );
+      }
+      const tmp = tempPathFor(destPath);
+      try {
+        await updater.downloadTarget(info, tmp);
+        await rename(tmp, destPath);
+      } catch (err) {
+        throw fromTufError(err, 'download', options.fetcher.lastFailure);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    },
+    close,
+  };
 }

@@ -81,6 +81,41 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   validateAppName(options.appName);
   const cwd = options.cwd ?? process.cwd();
   const configPath = resolve(cwd, options.configPath ?? CONFIG_FILE_NAME);
+  const { loaded, keyMap } = initialConfig(options, configPath);
+  const { config } = loaded;
+  const repoDir = configRelative(loaded, config.repo_dir);
+  const keysDir = configRelative(loaded, config.keys_dir);
+  const layout = new RepoLayout(repoDir, config.consistent_snapshot);
+  await checkNothingThere(configPath, layout);
+  const keystore = new Keystore({
+    dirs: [keysDir],
+    passphrase: options.passphrase ?? envPassphraseProvider(),
+    sharedPassphrase: config.passphrase === 'shared',
+  });
+  const created: string[] = [];
+  const reused: string[] = [];
+  try {
+    const keys = await gatherKeys(keystore, keyMap, options, config.encrypt_new_keys, { created, reused });
+    const now = options.now ?? new Date();
+    const root = buildRoot(keyMap, keys, config, now);
+    const roles = await signInitialRoles(keystore, root, config, now);
+    await writeRepository(layout, roles, configPath, loaded);
+  } catch (err) {
+    // Keys made by this run go with it; keys that were there before stay.
+    for (const name of created) {
+      await rm(join(keysDir, name), { force: true });
+      await rm(join(keysDir, `${name}.pub`), { force: true });
+    }
+    throw err;
+  }
+  return { configPath, repoDir, keysDir, createdKeys: created, reusedKeys: reused };
+}
+
+/** The new config, checked as any loaded one; each role gets the key names its threshold needs. */
+function initialConfig(
+  options: InitOptions,
+  configPath: string,
+): { loaded: LoadedConfig; keyMap: Record<RoleName, string[]> } {
   const thresholds = { ...DEFAULT_CONFIG.thresholds, ...options.thresholds };
   const keyMap = Object.fromEntries(ROLE_NAMES.map((r) => [r, defaultKeyNames(r, thresholds[r])])) as Record<
     RoleName,
@@ -101,104 +136,128 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
     },
     configPath,
   );
-  const { config } = loaded;
-  const repoDir = configRelative(loaded, config.repo_dir);
-  const keysDir = configRelative(loaded, config.keys_dir);
+  return { loaded, keyMap };
+}
+
+/** Throws CONFIG_EXISTS or REPO_EXISTS: init never takes over an existing config or repository. */
+async function checkNothingThere(configPath: string, layout: RepoLayout): Promise<void> {
   if (await exists(configPath)) {
     throw new NotsotufError('CONFIG_EXISTS', `${configPath} already exists.`, {
       path: configPath,
       hint: 'This directory already has a notsotuf repository; use it, or pass --config for a new config file.',
     });
   }
-  const layout = new RepoLayout(repoDir, config.consistent_snapshot);
   if (await exists(join(layout.metadataDir, 'root.json'))) {
     throw new NotsotufError('REPO_EXISTS', `${layout.metadataDir} already holds a repository.`, {
       path: layout.metadataDir,
       hint: 'Pick another --repo-dir, or write a config for the existing repository instead of running init.',
     });
   }
-  const keystore = new Keystore({
-    dirs: [keysDir],
-    passphrase: options.passphrase ?? envPassphraseProvider(),
-    sharedPassphrase: config.passphrase === 'shared',
-  });
-  const created: string[] = [];
-  const reused: string[] = [];
-  try {
-    const keys: Record<string, KeyEntry> = {};
-    for (const name of new Set(Object.values(keyMap).flat())) {
-      const existing = (await keystore.list()).find((k) => k.name === name);
-      if (existing) reused.push(name);
-      keys[name] =
-        existing ??
-        (await keystore.create(name, {
-          encrypted: config.encrypt_new_keys,
-          ...(options.scryptN ? { scryptN: options.scryptN } : {}),
-        }));
-      if (!existing) created.push(name);
-    }
-    const now = options.now ?? new Date();
-    const keyJson: Record<string, unknown> = {};
-    const roles: Record<string, { keyids: string[]; threshold: number }> = {};
-    for (const role of ROLE_NAMES) {
-      roles[role] = { keyids: keyMap[role].map((n) => keys[n]!.keyid), threshold: thresholds[role] };
-      for (const name of keyMap[role])
-        keyJson[keys[name]!.keyid] = rootKey(keys[name]!.keyid, keys[name]!.publicHex).toJSON();
-    }
-    const root = parseMetadata(
-      'root',
-      {
-        signed: {
-          _type: 'root',
-          spec_version: SPEC_VERSION,
-          version: 1,
-          expires: expiryInDays(config.expiration_days.root, now),
-          consistent_snapshot: config.consistent_snapshot,
-          keys: keyJson,
-          roles,
-        },
-        signatures: [],
-      },
-      'new root',
-    );
-    const signedRoot = root.signed;
-    const signRole = async (role: RoleName, md: AnyMetadata) => {
-      const signers = [];
-      for (const keyid of signedRoot.roles[role]!.keyIDs) {
-        const signer = await keystore.signerFor(keyid);
-        if (signer) signers.push(signer);
-      }
-      await signMetadata(md, signers);
-      if (!meetsThreshold(signedRoot, role, md)) {
-        throw new NotsotufError('THRESHOLD_NOT_MET', `Could not sign the first ${role} metadata.`, {
-          details: { role },
-        });
-      }
-    };
-    // Each role is signed before the next one describes it: snapshot lists targets' bytes, timestamp snapshot's.
-    await signRole('root', root);
-    const targets = buildInitialTargets(config.expiration_days.targets, now);
-    await signRole('targets', targets);
-    const snapshot = buildSnapshot(1, config.expiration_days.snapshot, now, targets);
-    await signRole('snapshot', snapshot);
-    const timestamp = buildTimestamp(1, config.expiration_days.timestamp, now, snapshot);
-    await signRole('timestamp', timestamp);
-    const mds = { root, targets, snapshot, timestamp };
-    const changes = new Changeset();
-    for (const role of ROLE_NAMES) {
-      const md = mds[role];
-      for (const name of layout.metadataFileNames(role, 1))
-        changes.write(layout.metadataPath(name), serializeMetadata(md));
-    }
-    changes.write(configPath, serializeConfig(loaded));
-    await changes.commit();
-  } catch (err) {
-    // Keys made by this run go with it; keys that were there before stay.
-    for (const name of created) {
-      await rm(join(keysDir, name), { force: true });
-      await rm(join(keysDir, `${name}.pub`), { force: true });
-    }
-    throw err;
+}
+
+/**
+ * The key of every name in `keyMap`: reused when the key directory has it, else created. `made` records which,
+ * as it goes, so that a failure removes only the keys this run created.
+ */
+async function gatherKeys(
+  keystore: Keystore,
+  keyMap: Record<RoleName, string[]>,
+  options: InitOptions,
+  encrypted: boolean,
+  made: { created: string[]; reused: string[] },
+): Promise<Record<string, KeyEntry>> {
+  const keys: Record<string, KeyEntry> = {};
+  for (const name of new Set(Object.values(keyMap).flat())) {
+    const existing = (await keystore.list()).find((k) => k.name === name);
+    if (existing) made.reused.push(name);
+    keys[name] =
+      existing ??
+      (await keystore.create(name, {
+        encrypted,
+        ...(options.scryptN ? { scryptN: options.scryptN } : {}),
+      }));
+    if (!existing) made.created.push(name);
   }
-  return { configPath, repoDir, keysDir, createdKeys: created, reusedKeys: reused };
+  return keys;
+}
+
+/** Version 1 of root, unsigned: every role's keys and threshold. */
+function buildRoot(
+  keyMap: Record<RoleName, string[]>,
+  keys: Record<string, KeyEntry>,
+  config: LoadedConfig['config'],
+  now: Date,
+) {
+  const keyJson: Record<string, unknown> = {};
+  const roles: Record<string, { keyids: string[]; threshold: number }> = {};
+  for (const role of ROLE_NAMES) {
+    roles[role] = { keyids: keyMap[role].map((n) => keys[n]!.keyid), threshold: config.thresholds[role] };
+    for (const name of keyMap[role])
+      keyJson[keys[name]!.keyid] = rootKey(keys[name]!.keyid, keys[name]!.publicHex).toJSON();
+  }
+  return parseMetadata(
+    'root',
+    {
+      signed: {
+        _type: 'root',
+        spec_version: SPEC_VERSION,
+        version: 1,
+        expires: expiryInDays(config.expiration_days.root, now),
+        consistent_snapshot: config.consistent_snapshot,
+        keys: keyJson,
+        roles,
+      },
+      signatures: [],
+    },
+    'new root',
+  );
+}
+
+/** Signs root and builds and signs version 1 of the other roles. Throws THRESHOLD_NOT_MET. */
+async function signInitialRoles(
+  keystore: Keystore,
+  root: ReturnType<typeof buildRoot>,
+  config: LoadedConfig['config'],
+  now: Date,
+) {
+  const signedRoot = root.signed;
+  const signRole = async (role: RoleName, md: AnyMetadata) => {
+    const signers = [];
+    for (const keyid of signedRoot.roles[role]!.keyIDs) {
+      const signer = await keystore.signerFor(keyid);
+      if (signer) signers.push(signer);
+    }
+    await signMetadata(md, signers);
+    if (!meetsThreshold(signedRoot, role, md)) {
+      throw new NotsotufError('THRESHOLD_NOT_MET', `Could not sign the first ${role} metadata.`, {
+        details: { role },
+      });
+    }
+  };
+  // Each role is signed before the next one describes it: snapshot lists targets' bytes, timestamp snapshot's.
+  await signRole('root', root);
+  const targets = buildInitialTargets(config.expiration_days.targets, now);
+  await signRole('targets', targets);
+  const snapshot = buildSnapshot(1, config.expiration_days.snapshot, now, targets);
+  await signRole('snapshot', snapshot);
+  const timestamp = buildTimestamp(1, config.expiration_days.timestamp, now, snapshot);
+  await signRole('timestamp', timestamp);
+  return { root, targets, snapshot, timestamp };
+}
+
+/** Writes the four roles and the config as one changeset: all of them, or none. */
+async function writeRepository(
+  layout: RepoLayout,
+  mds: Awaited<ReturnType<typeof signInitialRoles>>,
+  configPath: string,
+  loaded: LoadedConfig,
+): Promise<void> {
+  const changes = new Changeset();
+  for (const role of ROLE_NAMES) {
+    const md = mds[role];
+    for (const name of layout.metadataFileNames(role, 1))
+      changes.write(layout.metadataPath(name), serializeMetadata(md));
+  }
+  changes.write(configPath, serializeConfig(loaded));
+  await changes.commit();
 }

@@ -2,7 +2,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metadata, Targets } from '@tufjs/models';
 import { TargetFile } from '@tufjs/models';
-import { createArchive } from '../archive/index.js';
+import { type ArchiveResult, createArchive } from '../archive/index.js';
 import { buildArchiveCustom } from '../core/custom-metadata.js';
 import { NotsotufError } from '../core/errors.js';
 import {
@@ -97,6 +97,70 @@ export async function draftAddRelease(
   ctx: PublishContext,
   options: AddReleaseOptions,
 ): Promise<{ draft: Draft; added: AddedRelease }> {
+  const plan = planRelease(ctx, options);
+  // Checked before the (possibly long) archiving step, as is the user metadata.
+  const warnings = tufupReleaseWarnings(ctx, options, plan);
+  const customProbe = buildArchiveCustom({
+    user: options.userMeta ?? null,
+    required: options.required ?? false,
+  });
+  const targetsDir = ctx.state.layout.targetsDir;
+  // A targets/ directory made here goes again if the release fails: a failed command leaves no trace.
+  const createdDir = await mkdir(targetsDir, { recursive: true });
+  const tempPath = tempPathFor(join(targetsDir, plan.name));
+  try {
+    const { archive, patch } = await archiveAndPatch(ctx, options, plan, tempPath);
+    const custom = buildArchiveCustom({
+      user: customProbe.user,
+      required: options.required ?? false,
+      tarSize: archive.tarSize,
+      tarHash: archive.tarSha256,
+      policy: plan.policy,
+    });
+    const target = new TargetFile({
+      path: plan.name,
+      length: archive.size,
+      hashes: { sha256: archive.sha256 },
+      unrecognizedFields: { custom: custom as never },
+    });
+    const targets = nextTargets(ctx.state.targets, ctx.config.config.expiration_days.targets, ctx.now, {
+      add: patch ? [target, patch.target] : [target],
+    });
+    return {
+      draft: {
+        description: `release add ${plan.app} ${plan.version.normalized}`,
+        targets,
+        newTargetFiles: [
+          { name: plan.name, sha256: archive.sha256, tempPath },
+          ...(patch ? [patch.file] : []),
+        ],
+        removedTargets: [],
+      },
+      added: addedRelease(plan, archive, patch, warnings),
+    };
+  } catch (err) {
+    await rm(tempPath, { force: true });
+    if (createdDir) await rmdir(createdDir).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** What the checks decide about a new release, before anything is archived. */
+interface ReleasePlan {
+  readonly app: string;
+  readonly version: Version;
+  /** The archive's target name. */
+  readonly name: string;
+  /** The line of a maintenance release; undefined on the main line. */
+  readonly line: string | undefined;
+  readonly policy: ReleasePolicy;
+  /** The release the patch is made from (the newest below, in the line of a maintenance release). */
+  readonly previous: Release | undefined;
+  readonly codec: string;
+}
+
+/** @throws NotsotufError RELEASE_EXISTS, VERSION_NOT_NEWER, VERSION_INVALID, INVALID_ARGUMENT. */
+function planRelease(ctx: PublishContext, options: AddReleaseOptions): ReleasePlan {
   const app = appFor(ctx, options.platform);
   const version = parseVersion(options.version);
   const releases = releasesOf(ctx, app);
@@ -116,7 +180,12 @@ export async function draftAddRelease(
   const name = formatTargetName(app, version, 'archive');
   const previous = latestRelease(new Map([[app, releases]]), app, line ? { line, below: version } : {});
   const codec = options.patchCodec ?? defaultPatchCodec(ctx.state.layout.consistentSnapshot);
-  // Checked before the (possibly long) archiving step, as is the user metadata.
+  return { app, version, name, line, policy, previous, codec };
+}
+
+/** What the release means for apps with tufup's client (see tufup-clients.ts); throws when it would break them. */
+function tufupReleaseWarnings(ctx: PublishContext, options: AddReleaseOptions, plan: ReleasePlan): string[] {
+  const { app, version, previous } = plan;
   const warnings = checkTufupRelease({
     tufupLayout: !ctx.state.layout.consistentSnapshot,
     noTufupClients: options.noTufupClients ?? false,
@@ -124,8 +193,8 @@ export async function draftAddRelease(
     version: version.normalized,
     ...(previous ? { previous: previous.version.normalized } : {}),
     patch: !options.skipPatch,
-    codec,
-    maintenance: line !== undefined,
+    codec: plan.codec,
+    maintenance: plan.line !== undefined,
   });
   if (options.rollout || options.minimumVersion) {
     warnings.push(
@@ -139,93 +208,78 @@ export async function draftAddRelease(
       ),
     );
   }
-  const customProbe = buildArchiveCustom({
-    user: options.userMeta ?? null,
-    required: options.required ?? false,
+  return warnings;
+}
+
+type ReleasePatch = Awaited<ReturnType<typeof makeReleasePatch>>;
+
+/** Archives the bundle into `tempPath`, then makes the patch from the previous release (unless skipped). */
+async function archiveAndPatch(
+  ctx: PublishContext,
+  options: AddReleaseOptions,
+  plan: ReleasePlan,
+  tempPath: string,
+): Promise<{ archive: ArchiveResult; patch: ReleasePatch | undefined }> {
+  const { previous } = plan;
+  const archive = await createArchive({
+    bundleDir: options.bundleDir,
+    outFile: tempPath,
+    ...(options.mtime === undefined ? {} : { mtime: options.mtime }),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress
+      ? {
+          onProgress: (p) => options.onProgress?.({ phase: 'archive', done: p.bytes, total: p.totalBytes }),
+        }
+      : {}),
   });
-  const targetsDir = ctx.state.layout.targetsDir;
-  // A targets/ directory made here goes again if the release fails: a failed command leaves no trace.
-  const createdDir = await mkdir(targetsDir, { recursive: true });
-  const tempPath = tempPathFor(join(targetsDir, name));
-  try {
-    const archive = await createArchive({
-      bundleDir: options.bundleDir,
-      outFile: tempPath,
-      ...(options.mtime === undefined ? {} : { mtime: options.mtime }),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress
-        ? {
-            onProgress: (p) => options.onProgress?.({ phase: 'archive', done: p.bytes, total: p.totalBytes }),
-          }
-        : {}),
-    });
-    const patch =
-      previous && !options.skipPatch
-        ? await makeReleasePatch({
-            layout: ctx.state.layout,
-            app,
-            version,
-            previous,
-            newArchivePath: tempPath,
-            newTar: { size: archive.tarSize, sha256: archive.tarSha256 },
-            codec,
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.onProgress
-              ? { onProgress: (p) => options.onProgress?.({ phase: 'patch', done: p.done, total: p.total }) }
-              : {}),
-          })
-        : undefined;
-    const custom = buildArchiveCustom({
-      user: customProbe.user,
-      required: options.required ?? false,
-      tarSize: archive.tarSize,
-      tarHash: archive.tarSha256,
-      policy,
-    });
-    const target = new TargetFile({
-      path: name,
+  const patch =
+    previous && !options.skipPatch
+      ? await makeReleasePatch({
+          layout: ctx.state.layout,
+          app: plan.app,
+          version: plan.version,
+          previous,
+          newArchivePath: tempPath,
+          newTar: { size: archive.tarSize, sha256: archive.tarSha256 },
+          codec: plan.codec,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress
+            ? { onProgress: (p) => options.onProgress?.({ phase: 'patch', done: p.done, total: p.total }) }
+            : {}),
+        })
+      : undefined;
+  return { archive, patch };
+}
+
+function addedRelease(
+  plan: ReleasePlan,
+  archive: ArchiveResult,
+  patch: ReleasePatch | undefined,
+  warnings: readonly string[],
+): AddedRelease {
+  const { previous } = plan;
+  return {
+    app: plan.app,
+    version: plan.version.normalized,
+    archive: {
+      name: plan.name,
       length: archive.size,
-      hashes: { sha256: archive.sha256 },
-      unrecognizedFields: { custom: custom as never },
-    });
-    const targets = nextTargets(ctx.state.targets, ctx.config.config.expiration_days.targets, ctx.now, {
-      add: patch ? [target, patch.target] : [target],
-    });
-    return {
-      draft: {
-        description: `release add ${app} ${version.normalized}`,
-        targets,
-        newTargetFiles: [{ name, sha256: archive.sha256, tempPath }, ...(patch ? [patch.file] : [])],
-        removedTargets: [],
-      },
-      added: {
-        app,
-        version: version.normalized,
-        archive: {
-          name,
-          length: archive.size,
-          sha256: archive.sha256,
-          tarSize: archive.tarSize,
-          tarSha256: archive.tarSha256,
-        },
-        ...(patch && previous
-          ? {
-              patch: {
-                name: patch.file.name,
-                length: patch.target.length,
-                codec: patch.codec,
-                from: previous.version.normalized,
-              },
-            }
-          : {}),
-        warnings,
-      },
-    };
-  } catch (err) {
-    await rm(tempPath, { force: true });
-    if (createdDir) await rmdir(createdDir).catch(() => undefined);
-    throw err;
-  }
+      sha256: archive.sha256,
+      tarSize: archive.tarSize,
+      tarSha256: archive.tarSha256,
+    },
+    ...(patch && previous
+      ? {
+          patch: {
+            name: patch.file.name,
+            length: patch.target.length,
+            codec: patch.codec,
+            from: previous.version.normalized,
+          },
+        }
+      : {}),
+    warnings,
+  };
 }
 
 /**

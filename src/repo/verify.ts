@@ -53,29 +53,11 @@ function describe(err: unknown): string {
  * corrections and its reading of tuf-js's errors) and the same fetcher (transport/).
  */
 export async function verifyRepository(repoDir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const metadataDir = join(repoDir, 'metadata');
   const work = await mkdtemp(join(tmpdir(), 'notsotuf-verify-'));
   const problems: VerifyProblem[] = [];
   try {
-    const clientMeta = join(work, 'metadata');
-    const clientTargets = join(work, 'targets');
-    await mkdir(clientMeta);
-    await mkdir(clientTargets);
-    // Trust the oldest root on disk, so every rotation since is checked like an old client would.
-    const names = await readdir(metadataDir).catch(() => [] as string[]);
-    const firstRoot = names.includes('1.root.json') ? '1.root.json' : 'root.json';
-    await copyFile(options.trustedRoot ?? join(metadataDir, firstRoot), join(clientMeta, 'root.json'));
-    // Plain directories are read from the file system; a missing file answers 404 like a web server.
-    const fetcher = new ResilientFetcher([
-      { metadataUrl: metadataDir, targetsUrl: join(repoDir, 'targets') },
-    ]);
-    const updater = createUpdater({
-      metadataDir: clientMeta,
-      metadataBaseUrl: fetcher.metadataBaseUrl,
-      targetDir: clientTargets,
-      targetBaseUrl: fetcher.targetBaseUrl,
-      fetcher,
-    });
+    const client = await clientOf(repoDir, work, options);
+    const { updater, fetcher } = client;
     try {
       await updater.refresh();
     } catch (err) {
@@ -89,24 +71,7 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
     let checked = 0;
     for (const name of targetNames) {
       try {
-        const info = await updater.getTargetInfo(name);
-        if (!info) throw new Error('not found in trusted targets');
-        parseTargetCustom(info.custom, name);
-        const sha256 = info.hashes.sha256 ?? '';
-        const fileName = layout.targetFileName(name, sha256);
-        if (options.targetElsewhere && !(await exists(join(layout.targetsDir, fileName)))) {
-          if (!options.targetElsewhere(fileName, info.length, sha256)) {
-            throw new Error(
-              `targets/${fileName} is neither here nor at the destination with its signed length and hash`,
-            );
-          }
-          checked++;
-          continue;
-        }
-        await updater.downloadTarget(info, join(clientTargets, `${checked}.bin`)).catch((err: unknown) => {
-          throw fromTufError(err, 'download', fetcher.lastFailure);
-        });
-        await rm(join(clientTargets, `${checked}.bin`), { force: true });
+        await checkTarget(client, layout, name, `${checked}.bin`, options);
         checked++;
       } catch (err) {
         problems.push({ target: name, message: isNotsotufError(err) ? err.message : describe(err) });
@@ -125,4 +90,64 @@ export async function verifyRepository(repoDir: string, options: VerifyOptions =
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A client of the repository directory, with its own metadata and targets directories in `work`. */
+interface VerifyingClient {
+  readonly updater: ReturnType<typeof createUpdater>;
+  readonly fetcher: ResilientFetcher;
+  readonly clientTargets: string;
+}
+
+async function clientOf(repoDir: string, work: string, options: VerifyOptions): Promise<VerifyingClient> {
+  const metadataDir = join(repoDir, 'metadata');
+  const clientMeta = join(work, 'metadata');
+  const clientTargets = join(work, 'targets');
+  await mkdir(clientMeta);
+  await mkdir(clientTargets);
+  // Trust the oldest root on disk, so every rotation since is checked like an old client would.
+  const names = await readdir(metadataDir).catch(() => [] as string[]);
+  const firstRoot = names.includes('1.root.json') ? '1.root.json' : 'root.json';
+  await copyFile(options.trustedRoot ?? join(metadataDir, firstRoot), join(clientMeta, 'root.json'));
+  // Plain directories are read from the file system; a missing file answers 404 like a web server.
+  const fetcher = new ResilientFetcher([{ metadataUrl: metadataDir, targetsUrl: join(repoDir, 'targets') }]);
+  const updater = createUpdater({
+    metadataDir: clientMeta,
+    metadataBaseUrl: fetcher.metadataBaseUrl,
+    targetDir: clientTargets,
+    targetBaseUrl: fetcher.targetBaseUrl,
+    fetcher,
+  });
+  return { updater, fetcher, clientTargets };
+}
+
+/**
+ * Checks one target: its custom metadata, then its bytes (downloaded through tuf-js into `scratchName`), or, when
+ * the file is not here, the destination's copy (`targetElsewhere`). Throws what is wrong.
+ */
+async function checkTarget(
+  client: VerifyingClient,
+  layout: RepoLayout,
+  name: string,
+  scratchName: string,
+  options: VerifyOptions,
+): Promise<void> {
+  const { updater, fetcher, clientTargets } = client;
+  const info = await updater.getTargetInfo(name);
+  if (!info) throw new Error('not found in trusted targets');
+  parseTargetCustom(info.custom, name);
+  const sha256 = info.hashes.sha256 ?? '';
+  const fileName = layout.targetFileName(name, sha256);
+  if (options.targetElsewhere && !(await exists(join(layout.targetsDir, fileName)))) {
+    if (!options.targetElsewhere(fileName, info.length, sha256)) {
+      throw new Error(
+        `targets/${fileName} is neither here nor at the destination with its signed length and hash`,
+      );
+    }
+    return;
+  }
+  await updater.downloadTarget(info, join(clientTargets, scratchName)).catch((err: unknown) => {
+    throw fromTufError(err, 'download', fetcher.lastFailure);
+  });
+  await rm(join(clientTargets, scratchName), { force: true });
 }

@@ -16,7 +16,7 @@ import { acquireLock } from '../util/lock-file.js';
 import type { ObjectStore, RemoteObject } from './object-store.js';
 import { type PruneOptions, updateJournalAndPrune } from './prune.js';
 import { acquirePublishLock } from './publish-lock.js';
-import { type LocalFile, type Phase, planPublish } from './publish-plan.js';
+import { type LocalFile, type Phase, type PublishPlan, planPublish } from './publish-plan.js';
 
 export interface PublishOptions {
   /** The repository directory (`metadata/` and `targets/`). */
@@ -112,56 +112,11 @@ async function publishLocked(
     const remote = [...(await store.list('metadata/')), ...(await store.list('targets/'))];
     await verifyBeforePublish(options.repoDir, remote);
     const current = await currentStateFiles(options.repoDir);
-    const remoteTs = peekVersion(await store.getBytes('metadata/timestamp.json', MAX_METADATA_BYTES));
-    const localTsFile = local.find((f) => f.key === 'metadata/timestamp.json');
-    const localTs = localTsFile ? peekVersion(await readFile(localTsFile.path)) : undefined;
-    if (remoteTs !== undefined && localTs !== undefined && remoteTs > localTs) {
-      throw new NotsotufError(
-        'PUBLISH_CONFLICT',
-        `${store.description} is newer (timestamp version ${remoteTs}) than ${options.repoDir} (${localTs}).`,
-        {
-          hint: `Another publisher went ahead: run \`notsotuf pull --from <destination>\` to bring its state into ${options.repoDir}, add your release again, then publish.`,
-        },
-      );
-    }
+    await checkNotBehind(options.repoDir, store, local);
     const plan = planPublish(local, remote);
     const uploaded: string[] = [];
     if (!options.dryRun) {
-      const bytes = plan.uploads.reduce((n, f) => n + f.size, 0);
-      let sent = 0;
-      const files = plan.uploads.length;
-      for (const [i, file] of plan.uploads.entries()) {
-        checkAborted(signal, PUBLISH_ABORTED);
-        const progress = (loaded: number) =>
-          options.onProgress?.({
-            phase: file.phase,
-            key: file.key,
-            filesDone: i,
-            files,
-            bytesDone: sent + loaded,
-            bytes,
-          });
-        progress(0);
-        await store.putFile(file.key, file.path, {
-          contentType: contentTypeFor(file.key),
-          cacheControl: cacheControlFor(file.key),
-          sha256: file.sha256,
-          onProgress: progress,
-        });
-        sent += file.size;
-        uploaded.push(file.key);
-      }
-      const last = plan.uploads.at(-1);
-      if (last) {
-        options.onProgress?.({
-          phase: last.phase,
-          key: last.key,
-          filesDone: files,
-          files,
-          bytesDone: bytes,
-          bytes,
-        });
-      }
+      uploaded.push(...(await uploadInOrder(options, store, plan.uploads, signal)));
       await verifyUploads(store, plan.uploads);
     }
     const pruned = await updateJournalAndPrune(store, {
@@ -184,6 +139,75 @@ async function publishLocked(
   } finally {
     await release();
   }
+}
+
+/**
+ * Refuses (PUBLISH_CONFLICT) to publish over a destination whose timestamp is newer than the local one: another
+ * publisher went ahead, and uploading would roll it back.
+ */
+async function checkNotBehind(
+  repoDir: string,
+  store: ObjectStore,
+  local: readonly LocalFile[],
+): Promise<void> {
+  const remoteTs = peekVersion(await store.getBytes('metadata/timestamp.json', MAX_METADATA_BYTES));
+  const localTsFile = local.find((f) => f.key === 'metadata/timestamp.json');
+  const localTs = localTsFile ? peekVersion(await readFile(localTsFile.path)) : undefined;
+  if (remoteTs !== undefined && localTs !== undefined && remoteTs > localTs) {
+    throw new NotsotufError(
+      'PUBLISH_CONFLICT',
+      `${store.description} is newer (timestamp version ${remoteTs}) than ${repoDir} (${localTs}).`,
+      {
+        hint: `Another publisher went ahead: run \`notsotuf pull --from <destination>\` to bring its state into ${repoDir}, add your release again, then publish.`,
+      },
+    );
+  }
+}
+
+/** Uploads the files in plan order (timestamp.json last), reporting progress; returns the keys uploaded. */
+async function uploadInOrder(
+  options: PublishOptions,
+  store: ObjectStore,
+  uploads: PublishPlan['uploads'],
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const uploaded: string[] = [];
+  const bytes = uploads.reduce((n, f) => n + f.size, 0);
+  let sent = 0;
+  const files = uploads.length;
+  for (const [i, file] of uploads.entries()) {
+    checkAborted(signal, PUBLISH_ABORTED);
+    const progress = (loaded: number) =>
+      options.onProgress?.({
+        phase: file.phase,
+        key: file.key,
+        filesDone: i,
+        files,
+        bytesDone: sent + loaded,
+        bytes,
+      });
+    progress(0);
+    await store.putFile(file.key, file.path, {
+      contentType: contentTypeFor(file.key),
+      cacheControl: cacheControlFor(file.key),
+      sha256: file.sha256,
+      onProgress: progress,
+    });
+    sent += file.size;
+    uploaded.push(file.key);
+  }
+  const last = uploads.at(-1);
+  if (last) {
+    options.onProgress?.({
+      phase: last.phase,
+      key: last.key,
+      filesDone: files,
+      files,
+      bytesDone: bytes,
+      bytes,
+    });
+  }
+  return uploaded;
 }
 
 /**

@@ -80,67 +80,8 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
     await mkdir(stagedMeta);
     await mkdir(stagedTargets);
     const remoteTargets = new Map((await options.store.list('targets/')).map((r) => [r.key, r]));
-    const keys = (await options.store.list('metadata/'))
-      .map((r) => r.key)
-      .filter((k) => METADATA_KEY.test(k));
-    if (!keys.includes('metadata/timestamp.json')) {
-      throw new NotsotufError(
-        'METADATA_NOT_FOUND',
-        `${options.store.description} has no metadata/timestamp.json.`,
-        {
-          hint: 'Check the source: it should be where `notsotuf publish --to` uploaded the repository.',
-        },
-      );
-    }
-    const changed: string[] = [];
-    for (const key of keys) {
-      const bytes = await options.store.getBytes(key, MAX_METADATA_BYTES);
-      if (!bytes) continue;
-      const name = key.slice('metadata/'.length);
-      await writeFileAtomic(join(stagedMeta, name), bytes);
-      const mine = await readIfExists(join(metadataDir, name));
-      if (mine?.equals(bytes)) continue;
-      // Versioned metadata never changes once published: a different local copy is work that diverged.
-      if (mine && /^\d+\./.test(name)) {
-        throw conflict(
-          `${metadataDir}/${name} differs from the one at ${options.store.description}.`,
-          'The working directory and the destination have diverged; pull into an empty directory, or publish from the one that is ahead.',
-        );
-      }
-      changed.push(key);
-    }
-    const localTs = peekVersion(await readIfExists(join(metadataDir, 'timestamp.json')));
-    const remoteTs = peekVersion(await readFile(join(stagedMeta, 'timestamp.json'))) ?? 0;
-    if (localTs !== undefined && localTs > remoteTs) {
-      throw conflict(
-        `${options.repoDir} is ahead of ${options.store.description} (timestamp version ${localTs} > ${remoteTs}).`,
-        'Publish the working directory first (notsotuf publish --to …), or pull into an empty directory.',
-      );
-    }
-
-    const localRoot = join(metadataDir, 'root.json');
-    const trust = options.trustedRoot
-      ? 'trusted-root'
-      : (await readIfExists(localRoot))
-        ? 'local-root'
-        : 'first-use';
-    const report = await verifyRepository(staging, {
-      ...(trust === 'trusted-root' ? { trustedRoot: options.trustedRoot } : {}),
-      ...(trust === 'local-root' ? { trustedRoot: localRoot } : {}),
-      targetElsewhere: (fileName, length) => remoteTargets.get(`targets/${fileName}`)?.size === length,
-    });
-    if (!report.ok || report.rootVersion === undefined) {
-      throw new NotsotufError(
-        'VERIFY_FAILED',
-        `The metadata at ${options.store.description} does not verify: ${report.problems[0]?.message ?? 'unknown problem'}.`,
-        {
-          hint:
-            trust === 'first-use'
-              ? 'Nothing was written. Check the destination (was it published by notsotuf or tufup?).'
-              : 'Nothing was written. If the destination was tampered with, restore it from a trusted copy; if its root was rotated, check the chain starts from the root you trust.',
-        },
-      );
-    }
+    const { changed, remoteTs } = await stageMetadata(options, stagedMeta, metadataDir);
+    const { trust, rootVersion } = await verifyStaged(options, staging, metadataDir, remoteTargets);
 
     // Everything is downloaded and checked before anything is written: a failure leaves the directory as it was.
     const targets = await stageTargets(options, staging, targetsDir);
@@ -157,13 +98,98 @@ export async function pullRepository(options: PullOptions): Promise<PullResult> 
       metadata: inUploadOrder(changed),
       targets: targets.map((f) => `targets/${f}`),
       trust,
-      rootVersion: report.rootVersion,
+      rootVersion,
       timestampVersion: remoteTs,
     };
   } finally {
     await rm(staging, { recursive: true, force: true });
     await releaseRepo();
   }
+}
+
+/**
+ * Downloads every metadata file of the destination into `stagedMeta`. Returns the keys that are new or changed
+ * here and the destination's timestamp version. Throws METADATA_NOT_FOUND, and PULL_CONFLICT when the working
+ * directory has diverged from the destination or is ahead of it.
+ */
+async function stageMetadata(
+  options: PullOptions,
+  stagedMeta: string,
+  metadataDir: string,
+): Promise<{ changed: string[]; remoteTs: number }> {
+  const keys = (await options.store.list('metadata/')).map((r) => r.key).filter((k) => METADATA_KEY.test(k));
+  if (!keys.includes('metadata/timestamp.json')) {
+    throw new NotsotufError(
+      'METADATA_NOT_FOUND',
+      `${options.store.description} has no metadata/timestamp.json.`,
+      {
+        hint: 'Check the source: it should be where `notsotuf publish --to` uploaded the repository.',
+      },
+    );
+  }
+  const changed: string[] = [];
+  for (const key of keys) {
+    const bytes = await options.store.getBytes(key, MAX_METADATA_BYTES);
+    if (!bytes) continue;
+    const name = key.slice('metadata/'.length);
+    await writeFileAtomic(join(stagedMeta, name), bytes);
+    const mine = await readIfExists(join(metadataDir, name));
+    if (mine?.equals(bytes)) continue;
+    // Versioned metadata never changes once published: a different local copy is work that diverged.
+    if (mine && /^\d+\./.test(name)) {
+      throw conflict(
+        `${metadataDir}/${name} differs from the one at ${options.store.description}.`,
+        'The working directory and the destination have diverged; pull into an empty directory, or publish from the one that is ahead.',
+      );
+    }
+    changed.push(key);
+  }
+  const localTs = peekVersion(await readIfExists(join(metadataDir, 'timestamp.json')));
+  const remoteTs = peekVersion(await readFile(join(stagedMeta, 'timestamp.json'))) ?? 0;
+  if (localTs !== undefined && localTs > remoteTs) {
+    throw conflict(
+      `${options.repoDir} is ahead of ${options.store.description} (timestamp version ${localTs} > ${remoteTs}).`,
+      'Publish the working directory first (notsotuf publish --to …), or pull into an empty directory.',
+    );
+  }
+  return { changed, remoteTs };
+}
+
+/**
+ * Verifies the staged metadata as a client would, from the trusted root given, else the local root, else the
+ * destination's own first root (trust on first use). Targets are checked against the destination's listing;
+ * their bytes are checked when they are staged. Throws VERIFY_FAILED.
+ */
+async function verifyStaged(
+  options: PullOptions,
+  staging: string,
+  metadataDir: string,
+  remoteTargets: ReadonlyMap<string, { size: number }>,
+): Promise<{ trust: PullResult['trust']; rootVersion: number }> {
+  const localRoot = join(metadataDir, 'root.json');
+  const trust = options.trustedRoot
+    ? 'trusted-root'
+    : (await readIfExists(localRoot))
+      ? 'local-root'
+      : 'first-use';
+  const report = await verifyRepository(staging, {
+    ...(trust === 'trusted-root' ? { trustedRoot: options.trustedRoot } : {}),
+    ...(trust === 'local-root' ? { trustedRoot: localRoot } : {}),
+    targetElsewhere: (fileName, length) => remoteTargets.get(`targets/${fileName}`)?.size === length,
+  });
+  if (!report.ok || report.rootVersion === undefined) {
+    throw new NotsotufError(
+      'VERIFY_FAILED',
+      `The metadata at ${options.store.description} does not verify: ${report.problems[0]?.message ?? 'unknown problem'}.`,
+      {
+        hint:
+          trust === 'first-use'
+            ? 'Nothing was written. Check the destination (was it published by notsotuf or tufup?).'
+            : 'Nothing was written. If the destination was tampered with, restore it from a trusted copy; if its root was rotated, check the chain starts from the root you trust.',
+      },
+    );
+  }
+  return { trust, rootVersion: report.rootVersion };
 }
 
 /**

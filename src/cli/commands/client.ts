@@ -143,7 +143,11 @@ export function registerClient(program: Command): void {
     .description(
       'the update client from the command line: check for and install updates of an installed app',
     );
+  registerCheck(client);
+  registerUpdate(client);
+}
 
+function registerCheck(client: Command): void {
   addClientOptions(
     client.command('check').description('check for an update and print the plan (exit 0 either way)'),
   ).action(async (flags: ClientFlags, command: Command) => {
@@ -164,7 +168,9 @@ export function registerClient(program: Command): void {
           ].join('\n'),
     );
   });
+}
 
+function registerUpdate(client: Command): void {
   addClientOptions(client.command('update').description('check, download, verify and install an update'))
     .option('--purge', 'remove files of the install dir that the new release does not have')
     .option('--exclude <path>', 'keep this file or directory when purging (repeatable; * globs)', collect)

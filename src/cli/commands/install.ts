@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { FirstInstallResult } from '../../client/first-install.js';
+import type { FirstInstaller, FirstInstallResult } from '../../client/first-install.js';
 import { outputOf, wholeNumber } from '../context.js';
 import { formatBytes, printResult } from '../render.js';
 import { asUsage } from '../usage-error.js';
@@ -106,61 +106,72 @@ export function registerInstall(program: Command): void {
         'with "notsotuf client update". A failed install leaves nothing behind. Exit 0: installed; 1: failed; ' +
         '64: bad usage.',
     )
-    .action(async (flags: InstallFlags, cmd: Command) => {
-      const out = outputOf(cmd);
-      const repository = repositoryOptionsOf(flags);
-      const { FirstInstaller } = await import('../../client/first-install.js');
-      const trial = {
-        ...(flags.confirmWithin === undefined ? {} : { confirmWithinSeconds: flags.confirmWithin }),
-        ...(flags.maxLaunches === undefined ? {} : { maxLaunches: flags.maxLaunches }),
-      };
-      // A bad --version, --entry or entry point name is bad usage (64), found before anything is made.
-      const installer = asUsage(
-        () =>
-          new FirstInstaller({
-            ...repository,
-            installRoot: flags.installRoot,
-            entry: flags.entry,
-            ...(flags.version === undefined ? {} : { version: flags.version }),
-            ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
-            entryPoint: {
-              ...(flags.entryPoint === undefined ? {} : { appName: flags.entryPoint }),
-              ...(Object.keys(trial).length > 0 ? { trial } : {}),
-              ...(flags.quietLauncher ? { quiet: true } : {}),
-              ...(flags.selfLaunch ? { selfLaunch: true } : {}),
-              ...(flags.launcher === undefined ? {} : { launcherPath: flags.launcher }),
-              ...(flags.node === undefined ? {} : { nodePath: flags.node }),
-            },
-          }),
-      );
-      narrate(installer, out);
-      // Ctrl+C (or SIGTERM) aborts: the install removes what it made and fails with ABORTED. A second one kills.
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const r = await installer.install({ signal: controller.signal }).finally(() => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      });
-      printResult(
-        out,
-        {
-          ok: true,
-          installed: true,
-          app: flags.app,
-          version: r.version,
-          installRoot: r.installRoot,
-          versionDir: r.versionDir,
-          entry: flags.entry,
-          entryPoint: r.entryPoint.path,
-          trustedRoot: r.trustedRoot,
-          cacheDir: r.cacheDir,
-          archive: r.archive,
-          downloadedBytes: r.downloadedBytes,
-          updateCommand: ['notsotuf', ...updateArgs(flags, r)],
+    .action(runInstall);
+}
+
+async function runInstall(flags: InstallFlags, cmd: Command): Promise<void> {
+  const out = outputOf(cmd);
+  const installer = await installerFor(flags);
+  narrate(installer, out);
+  const r = await installUntilSignal(installer);
+  printResult(
+    out,
+    {
+      ok: true,
+      installed: true,
+      app: flags.app,
+      version: r.version,
+      installRoot: r.installRoot,
+      versionDir: r.versionDir,
+      entry: flags.entry,
+      entryPoint: r.entryPoint.path,
+      trustedRoot: r.trustedRoot,
+      cacheDir: r.cacheDir,
+      archive: r.archive,
+      downloadedBytes: r.downloadedBytes,
+      updateCommand: ['notsotuf', ...updateArgs(flags, r)],
+    },
+    () => human(flags, r),
+  );
+}
+
+/** The FirstInstaller the flags describe. */
+async function installerFor(flags: InstallFlags): Promise<FirstInstaller> {
+  const repository = repositoryOptionsOf(flags);
+  const { FirstInstaller } = await import('../../client/first-install.js');
+  const trial = {
+    ...(flags.confirmWithin === undefined ? {} : { confirmWithinSeconds: flags.confirmWithin }),
+    ...(flags.maxLaunches === undefined ? {} : { maxLaunches: flags.maxLaunches }),
+  };
+  // A bad --version, --entry or entry point name is bad usage (64), found before anything is made.
+  return asUsage(
+    () =>
+      new FirstInstaller({
+        ...repository,
+        installRoot: flags.installRoot,
+        entry: flags.entry,
+        ...(flags.version === undefined ? {} : { version: flags.version }),
+        ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
+        entryPoint: {
+          ...(flags.entryPoint === undefined ? {} : { appName: flags.entryPoint }),
+          ...(Object.keys(trial).length > 0 ? { trial } : {}),
+          ...(flags.quietLauncher ? { quiet: true } : {}),
+          ...(flags.selfLaunch ? { selfLaunch: true } : {}),
+          ...(flags.launcher === undefined ? {} : { launcherPath: flags.launcher }),
+          ...(flags.node === undefined ? {} : { nodePath: flags.node }),
         },
-        () => human(flags, r),
-      );
-    });
+      }),
+  );
+}
+
+/** Ctrl+C (or SIGTERM) aborts: the install removes what it made and fails with ABORTED. A second one kills. */
+async function installUntilSignal(installer: FirstInstaller): Promise<FirstInstallResult> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return installer.install({ signal: controller.signal }).finally(() => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  });
 }

@@ -19,7 +19,14 @@ const STAGE_HELP = 'save the change for more signatures when the keys here do no
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('create keys and change which keys sign each role');
+  registerCreate(keys);
+  registerList(keys);
+  registerPassphrase(keys);
+  registerRoleKeyChanges(keys);
+  registerThreshold(program);
+}
 
+function registerCreate(keys: Command): void {
   keys
     .command('create')
     .description('create an ed25519 key pair (encrypted with a passphrase unless --unencrypted)')
@@ -36,7 +43,9 @@ export function registerKeys(program: Command): void {
           `created key ${key.name} (${key.keyid}) in ${key.dir}${key.encrypted ? ', encrypted' : ', NOT encrypted'}`,
       );
     });
+}
 
+function registerList(keys: Command): void {
   keys
     .command('list')
     .description('list the keys in the key directories and the roles they sign')
@@ -62,7 +71,9 @@ export function registerKeys(program: Command): void {
           .join('\n'),
       );
     });
+}
 
+function registerPassphrase(keys: Command): void {
   keys
     .command('passphrase')
     .description(
@@ -90,7 +101,10 @@ export function registerKeys(program: Command): void {
           : `one passphrase per key: ${result.configPath} says "passphrase": "per-key" (the keys keep their passphrases)`,
       );
     });
+}
 
+/** add, replace and revoke: the keys of a role, each a new root. */
+function registerRoleKeyChanges(keys: Command): void {
   keys
     .command('add')
     .description('let an existing key sign a role (publishes a new root)')
@@ -135,7 +149,9 @@ export function registerKeys(program: Command): void {
       const result = await repo.revokeKey(role, name, { stage: opts.stage });
       printResult(out, { ok: true, result }, () => describePublish(result));
     });
+}
 
+function registerThreshold(program: Command): void {
   program
     .command('threshold')
     .description('signature thresholds')

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
+import type { RepoStatus } from '../../repo/index.js';
 import { openRepository, outputOf } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { printResult } from '../render.js';
@@ -7,6 +8,13 @@ import { describePublish } from './describe.js';
 
 /** `refresh`, `status`, `verify` and `sign`: keeping a repository valid over time. */
 export function registerMaintenance(program: Command): void {
+  registerRefresh(program);
+  registerStatus(program);
+  registerVerify(program);
+  registerSign(program);
+}
+
+function registerRefresh(program: Command): void {
   program
     .command('refresh')
     .description(
@@ -41,7 +49,9 @@ export function registerMaintenance(program: Command): void {
       if (skipped.length) process.exitCode = EXIT.FAILURE;
       else if (refreshed.length) process.exitCode = EXIT.CHANGED;
     });
+}
 
+function registerStatus(program: Command): void {
   program
     .command('status')
     .description('roles, versions, thresholds, signatures, expiry and releases')
@@ -49,29 +59,31 @@ export function registerMaintenance(program: Command): void {
       const out = outputOf(command);
       const repo = await openRepository(command);
       const status = await repo.status();
-      printResult(out, { ok: true, ...status }, () => {
-        const lines = [
-          `app ${status.appName}  repository ${status.repoDir}  consistent snapshots: ${status.consistentSnapshot ? 'yes' : 'no'}`,
-        ];
-        for (const r of status.roles) {
-          const keys = r.keys
-            .map((k) => `${k.name ?? k.keyid.slice(0, 12)}${k.signed ? '✓' : '✗'}`)
-            .join(' ');
-          lines.push(
-            `${r.role.padEnd(9)} v${String(r.version).padEnd(4)} expires ${r.expires} (${r.daysLeft} days${r.expiry === 'ok' ? '' : `, ${r.expiry.toUpperCase()}`})  signatures ${r.validSignatures}/${r.threshold}  keys ${keys}`,
-          );
-        }
-        lines.push(status.releases.length ? 'releases:' : 'releases: none');
-        for (const r of status.releases) {
-          lines.push(
-            `  ${r.app} ${r.version}${r.required ? ' (required)' : ''}${r.patch ? ' +patch' : ''}${r.control ? `  [${r.control}]` : ''}`,
-          );
-        }
-        for (const w of status.warnings) lines.push(`warning: ${w}`);
-        return lines.join('\n');
-      });
+      printResult(out, { ok: true, ...status }, () => describeStatus(status));
     });
+}
 
+function describeStatus(status: RepoStatus): string {
+  const lines = [
+    `app ${status.appName}  repository ${status.repoDir}  consistent snapshots: ${status.consistentSnapshot ? 'yes' : 'no'}`,
+  ];
+  for (const r of status.roles) {
+    const keys = r.keys.map((k) => `${k.name ?? k.keyid.slice(0, 12)}${k.signed ? '✓' : '✗'}`).join(' ');
+    lines.push(
+      `${r.role.padEnd(9)} v${String(r.version).padEnd(4)} expires ${r.expires} (${r.daysLeft} days${r.expiry === 'ok' ? '' : `, ${r.expiry.toUpperCase()}`})  signatures ${r.validSignatures}/${r.threshold}  keys ${keys}`,
+    );
+  }
+  lines.push(status.releases.length ? 'releases:' : 'releases: none');
+  for (const r of status.releases) {
+    lines.push(
+      `  ${r.app} ${r.version}${r.required ? ' (required)' : ''}${r.patch ? ' +patch' : ''}${r.control ? `  [${r.control}]` : ''}`,
+    );
+  }
+  for (const w of status.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}
+
+function registerVerify(program: Command): void {
   program
     .command('verify')
     .description(
@@ -91,7 +103,9 @@ export function registerMaintenance(program: Command): void {
       );
       if (!report.ok) process.exitCode = EXIT.FAILURE;
     });
+}
 
+function registerSign(program: Command): void {
   program
     .command('sign')
     .description('add your signatures to the staged change; publishes it once every threshold is met')

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { NotsotufError } from '../../core/errors.js';
 import { describeReleasePolicy } from '../../core/release-policy.js';
-import type { PublishResult } from '../../repo/publish.js';
+import type { AddedRelease, PublishResult } from '../../repo/index.js';
 import { openRepository, outputOf, wholeNumber } from '../context.js';
 import { formatBytes, ProgressBar, printResult, printWarnings } from '../render.js';
 import { UsageError, usageError } from '../usage-error.js';
@@ -36,7 +36,14 @@ async function userMeta(opts: { meta?: string; metaFile?: string }): Promise<unk
 
 export function registerRelease(program: Command): void {
   const release = program.command('release').description('add, list and remove releases');
+  registerAdd(release);
+  registerList(release);
+  registerReleaseControl(release);
+  registerRemove(release);
+  registerPrune(release);
+}
 
+function registerAdd(release: Command): void {
   const add = release
     .command('add')
     .description('archive a bundle directory as a new release and sign it')
@@ -90,19 +97,23 @@ export function registerRelease(program: Command): void {
     bars.archive.done();
     bars.patch.done();
     printWarnings(added.warnings);
-    printResult(out, { ok: true, release: added, result }, () =>
-      [
-        `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
-        ...(added.patch
-          ? [
-              `patch from ${added.patch.from}: ${added.patch.name} (${formatBytes(added.patch.length)}, ${added.patch.codec})`,
-            ]
-          : []),
-        describePublish(result),
-      ].join('\n'),
-    );
+    printResult(out, { ok: true, release: added, result }, () => describeAdded(added, result));
   });
+}
 
+function describeAdded(added: AddedRelease, result: PublishResult): string {
+  return [
+    `${added.app} ${added.version}: ${added.archive.name} (${formatBytes(added.archive.length)}, tar ${formatBytes(added.archive.tarSize)})`,
+    ...(added.patch
+      ? [
+          `patch from ${added.patch.from}: ${added.patch.name} (${formatBytes(added.patch.length)}, ${added.patch.codec})`,
+        ]
+      : []),
+    describePublish(result),
+  ].join('\n');
+}
+
+function registerList(release: Command): void {
   release
     .command('list')
     .description('list the releases in the signed targets metadata')
@@ -136,9 +147,9 @@ export function registerRelease(program: Command): void {
               .join('\n'),
       );
     });
+}
 
-  registerReleaseControl(release);
-
+function registerRemove(release: Command): void {
   release
     .command('remove')
     .description('remove one release (its archive and patch) from the repository')
@@ -159,7 +170,9 @@ export function registerRelease(program: Command): void {
       printWarnings(result.warnings);
       printResult(out, { ok: true, result }, () => describePublish(result));
     });
+}
 
+function registerPrune(release: Command): void {
   release
     .command('prune')
     .description('keep only the newest N releases')
