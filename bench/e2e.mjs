@@ -115,6 +115,8 @@ async function clientUpdate(server, repoDir, runDir, targets, allowPatches, down
     phases[phase] = (phases[phase] ?? 0) + ms / 1000;
   });
   const calls = {};
+  // CPU of this process (the client's main thread and libuv's pool: zlib, hashing, file I/O), user + sys.
+  const cpu0 = process.cpuUsage();
   let t = process.hrtime.bigint();
   const info = await client.checkForUpdates();
   calls.check = seconds(t);
@@ -125,6 +127,8 @@ async function clientUpdate(server, repoDir, runDir, targets, allowPatches, down
   await client.installUpdate();
   calls.install = seconds(t);
   calls.total = calls.check + calls.download + calls.install;
+  const cpu = process.cpuUsage(cpu0);
+  calls.cpu = (cpu.user + cpu.system) / 1e6;
   // The big pair's new side has typescript 5.6.3 (old: 5.6.2): proof that the new release is what got installed.
   const pkg = join(installDir, 'lib', 'node_modules', 'typescript', 'package.json');
   const version = JSON.parse(await readFile(pkg, 'utf8').catch(() => '{}')).version ?? null;
@@ -283,6 +287,8 @@ function summarize(entry, bsdiffReference) {
     patchSeconds: patch,
     fullSeconds: full,
     patchOverFull: patch != null && full ? patch / full : null,
+    patchCpuSeconds: med(entry.runs.patch, (r) => r.calls.cpu),
+    fullCpuSeconds: med(entry.runs.full, (r) => r.calls.cpu),
     rebuildPatchSeconds: rebuildPatch,
     rebuildFullSeconds: rebuildFull,
     referencePatchSeconds: refPatch,
@@ -327,14 +333,14 @@ export function e2eMarkdown(e2e) {
       'route `gzip -dc` + `sha256sum`. The ratios to it compare our rebuild phases (inspect-base + apply (hashing and gzipping the result in the same pass) + the wait for ' +
       'the gzip to finish, or unpack) with those steps; download, metadata, extraction and install are the same work for both clients.',
     '',
-    '| codec | patch | archive | patch update | full update | patch / full | our apply | bspatch | our rebuild / reference (patch) | (full) |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| codec | patch | archive | patch update | full update | patch / full | CPU patch / full | our apply | bspatch | our rebuild / reference (patch) | (full) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const mb = (n) => (n == null ? '—' : `${(n / 1e6).toFixed(2)} MB`);
   for (const c of e2e.codecs) {
     const s = c.summary;
     lines.push(
-      `| ${c.codec} | ${mb(c.patchBytes)} | ${mb(c.archiveBytes)} | ${fmtS(s.patchSeconds)} | ${fmtS(s.fullSeconds)} | ${fmtR(s.patchOverFull)} | ${fmtS(s.applySeconds)} | ${fmtS(s.bspatchSeconds)} | ${fmtR(s.patchOverReference)} (${fmtS(s.rebuildPatchSeconds)} vs ${fmtS(s.referencePatchSeconds)}) | ${fmtR(s.fullOverReference)} (${fmtS(s.rebuildFullSeconds)} vs ${fmtS(s.referenceFullSeconds)}) |`,
+      `| ${c.codec} | ${mb(c.patchBytes)} | ${mb(c.archiveBytes)} | ${fmtS(s.patchSeconds)} | ${fmtS(s.fullSeconds)} | ${fmtR(s.patchOverFull)} | ${fmtS(s.patchCpuSeconds)} / ${fmtS(s.fullCpuSeconds)} | ${fmtS(s.applySeconds)} | ${fmtS(s.bspatchSeconds)} | ${fmtR(s.patchOverReference)} (${fmtS(s.rebuildPatchSeconds)} vs ${fmtS(s.referencePatchSeconds)}) | ${fmtR(s.fullOverReference)} (${fmtS(s.rebuildFullSeconds)} vs ${fmtS(s.referenceFullSeconds)}) |`,
     );
   }
   lines.push('', "Where the time goes (seconds, median per phase; the client's `timing` events):", '');

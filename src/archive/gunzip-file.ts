@@ -11,14 +11,24 @@ import { NotsotufError } from '../core/errors.js';
 /**
  * Decompresses a `.tar.gz` to a plain tar file, hashing the output as it passes. Stops with TARGET_FILE_MISMATCH
  * once the output exceeds `maxSize` (a gzip bomb never fills the disk) or the gzip data is invalid; a file-system
- * failure reading or writing is IO_ERROR.
+ * failure reading or writing is IO_ERROR. With `hashInput`, the compressed bytes are hashed in the same pass too
+ * (`input`), so a caller that must check both does not read the archive twice.
  */
 export async function gunzipToFile(
   src: string,
   dst: string,
-  options: { maxSize?: number; signal?: AbortSignal } = {},
-): Promise<{ size: number; sha256: string }> {
+  options: { maxSize?: number; signal?: AbortSignal; hashInput?: boolean } = {},
+): Promise<{ size: number; sha256: string; input?: { size: number; sha256: string } }> {
   const hash = createHash('sha256');
+  const inputHash = options.hashInput ? createHash('sha256') : undefined;
+  let inputSize = 0;
+  const inputMeter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      inputSize += chunk.length;
+      inputHash?.update(chunk);
+      done(null, chunk);
+    },
+  });
   let size = 0;
   const max = options.maxSize ?? Number.MAX_SAFE_INTEGER;
   const meter = new Transform({
@@ -41,6 +51,7 @@ export async function gunzipToFile(
   try {
     await pipeline(
       createReadStream(src),
+      inputMeter,
       createGunzip(),
       meter,
       out,
@@ -67,5 +78,6 @@ export async function gunzipToFile(
       hint: 'The archive is damaged; restore it from the published copy.',
     });
   }
-  return { size, sha256: hash.digest('hex') };
+  const result = { size, sha256: hash.digest('hex') };
+  return inputHash ? { ...result, input: { size: inputSize, sha256: inputHash.digest('hex') } } : result;
 }

@@ -3,14 +3,15 @@
  * sha256 before anything is extracted. Patches are applied in version order to the tar of the installed version;
  * a full archive is decompressed with its size capped by the signed tar size (a gzip bomb stops there).
  */
-import { rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, rename, rm } from 'node:fs/promises';
 import { gunzipToFile } from '../archive/index.js';
 import { NotsotufError } from '../core/errors.js';
 import { wrapForeignError } from '../core/foreign-error.js';
 import type { ReleaseFile } from '../core/releases.js';
 import { applyPatchFile } from '../patch/registry.js';
 import { tempPathFor } from '../util/durable-fs.js';
-import { digestsEqual, hashFile } from '../util/hash-file.js';
+import { digestsEqual } from '../util/hash-file.js';
 import { GzipSink } from './gzip-sink.js';
 import type { CachedArchiveFacts, CachedArchiveState } from './plan/plan-update.js';
 
@@ -34,30 +35,51 @@ export async function inspectCachedArchive(
   signal?: AbortSignal,
 ): Promise<{ state: CachedArchiveState; tar?: VerifiedTar }> {
   if (!archivePath) return { state: 'missing' };
-  let gzipMatches = false;
-  if (facts.archive?.sha256) {
-    const gz = await hashFile(archivePath, signal).catch(() => undefined);
-    if (!gz) return { state: 'missing' };
-    gzipMatches = gz.size === facts.archive.length && digestsEqual(gz.sha256, facts.archive.sha256);
-  }
-  let tar: { size: number; sha256: string };
+  // One pass over the archive: it is decompressed (and the tar hashed) here anyway, as the base to patch. The
+  // compressed bytes need hashing only when no tar hash is signed; then they are hashed in the same pass.
+  //
+  // Security: when the release signs its tar, the decompressed tar is what is checked (size and sha256 against the
+  // signed facts) before it is returned as `verified`; the .tar.gz hash adds nothing to that check (gzip is not
+  // canonical: a tar rebuilt from patches is gzipped here at another level and never matches the published
+  // archive's hash), so it is not computed. Whatever this check concludes, a patched result is trusted only after
+  // it matches the size and sha256 its patch signs (applyPatchFile), so a wrong base can cost a failed patch and
+  // a full download, never an unverified install.
+  const hashInput = facts.tarHash === undefined && facts.archive?.sha256 !== undefined;
+  let tar: { size: number; sha256: string; input?: { size: number; sha256: string } };
   try {
     tar = await gunzipToFile(archivePath, tarPath, {
       maxSize: facts.tarSize ?? maxTarSize,
+      hashInput,
       ...(signal ? { signal } : {}),
     });
   } catch (err) {
     // A local write failure says nothing about the archive; only bad gzip data means it is not what was published.
-    if (err instanceof NotsotufError && (err.code === 'ABORTED' || err.code === 'IO_ERROR')) throw err;
+    if (err instanceof NotsotufError && (err.code === 'ABORTED' || err.code === 'IO_ERROR')) {
+      // The archive vanished or cannot be read: treat it as missing, as before (a full download follows).
+      if (err.code === 'IO_ERROR' && (await unreadable(archivePath))) return { state: 'missing' };
+      throw err;
+    }
     return { state: 'mismatch' };
   }
-  const verified: VerifiedTar = { path: tarPath, ...tar };
+  const gzipMatches =
+    facts.archive?.sha256 !== undefined &&
+    tar.input !== undefined &&
+    tar.input.size === facts.archive.length &&
+    digestsEqual(tar.input.sha256, facts.archive.sha256);
+  const verified: VerifiedTar = { path: tarPath, size: tar.size, sha256: tar.sha256 };
   if (facts.tarHash !== undefined) {
     const ok = tar.size === facts.tarSize && digestsEqual(tar.sha256, facts.tarHash);
     if (!ok) await rm(tarPath, { force: true });
     return ok ? { state: 'verified', tar: verified } : { state: 'mismatch' };
   }
   return { state: gzipMatches ? 'verified' : 'unverifiable', tar: verified };
+}
+
+async function unreadable(path: string): Promise<boolean> {
+  return access(path, constants.R_OK).then(
+    () => false,
+    () => true,
+  );
 }
 
 /** Decompresses a TUF-verified full archive and checks its tar against the signed size and hash when published. */

@@ -28,15 +28,18 @@ export interface RouteCostTable {
 }
 
 /**
- * Measured with `npm run bench` (bench/e2e.mjs, results in bench/results/e2e-partial.md; the `big` pair: 183 MB tar,
- * node + typescript + swc + esbuild) on a 2-core AMD EPYC under heavy load (load average 10), Node 20: the phase
- * times of the client's `timing` events divided by the tar size. `apply` includes hashing the result and gzipping
- * it into the cache on the thread pool in the same pass, so `store` is only the wait after it. The default rate is
- * a modest broadband line (20 Mbit/s).
+ * Measured with `npm run bench` (bench/e2e.mjs, results in bench/results/e2e-partial.md and
+ * bench/results/patch-route-speed.md; the `big` pair: 183 MB tar, node + typescript + swc + esbuild) on a 2-core
+ * AMD EPYC under heavy load (load average 7–10), Node 20: the phase times of the client's `timing` events divided by
+ * the tar size, median of three runs. `apply` includes hashing the result and gzipping it into the cache on the
+ * thread pool in the same pass, so `store` is only the wait after it. bsdiff4 went from 80e-9 to 55e-9 when base
+ * reads stopped waiting on the thread pool and the bzip2 decoder got its lookup tables (patch-route-speed.md); the
+ * notsotuf codec measured 42e-9 (40e-9 before the change, on a less loaded machine). The default rate is a modest
+ * broadband line (20 Mbit/s).
  */
 export const DEFAULT_ROUTE_COSTS: RouteCostTable = {
-  applyPerTarByte: { bsdiff4: 80e-9, notsotuf: 40e-9 },
-  applyUnknownCodec: 80e-9,
+  applyPerTarByte: { bsdiff4: 55e-9, notsotuf: 40e-9 },
+  applyUnknownCodec: 55e-9,
   storePerTarByte: 1e-9,
   unpackPerTarByte: 9e-9,
   defaultRate: 2.5e6,

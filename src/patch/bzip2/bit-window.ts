@@ -8,8 +8,9 @@ import { bzip2Invalid } from './format.js';
 const SLACK = 4;
 
 export class BitWindow {
-  private buf: Uint8Array;
-  private byteLength = 0;
+  /** The buffered bytes are `buf[0..byteLength)`, followed by at least SLACK zero bytes. */
+  buf: Uint8Array;
+  byteLength = 0;
   /** Read position, in bits from the start of `buf`. */
   pos = 0;
   /** True once the source has no more bytes: running out of bits then means truncation. */
@@ -63,7 +64,7 @@ export class BitWindow {
   /** The next `n` (1..24) bits as an unsigned number. */
   bits(n: number): number {
     const p = this.pos;
-    const v = (this.peek32(p) << (p & 7)) >>> (32 - n);
+    const v = (this.word(p) << (p & 7)) >>> (32 - n);
     this.advance(n);
     return v;
   }
@@ -75,20 +76,23 @@ export class BitWindow {
     return v;
   }
 
-  /** The next 24 bits without consuming them (zeros past the end), for Huffman decoding. */
-  peek24(): number {
+  /** The next 32 bits without consuming them, most significant first (at least 25 are real or zero padding). */
+  peek32(): number {
     const p = this.pos;
-    return (this.peek32(p) << (p & 7)) >>> 8;
+    return (this.word(p) << (p & 7)) >>> 0;
+  }
+
+  /** The error for reading past the buffered data (truncated input, or a block larger than any valid one). */
+  overrun(): Error {
+    return this.ended
+      ? bzip2Invalid('the data ends in the middle of a block (truncated)')
+      : bzip2Invalid('a block is larger than any valid bzip2 block');
   }
 
   /** Consumes `n` bits, failing if that goes past the buffered data. */
   advance(n: number): void {
     this.pos += n;
-    if (this.pos > this.byteLength * 8) {
-      throw this.ended
-        ? bzip2Invalid('the data ends in the middle of a block (truncated)')
-        : bzip2Invalid('a block is larger than any valid bzip2 block');
-    }
+    if (this.pos > this.byteLength * 8) throw this.overrun();
   }
 
   /** Skips to the next byte boundary (streams end byte-aligned). */
@@ -102,7 +106,7 @@ export class BitWindow {
     return i < this.byteLength ? this.buf[i]! : -1;
   }
 
-  private peek32(p: number): number {
+  private word(p: number): number {
     const b = this.buf;
     const i = p >>> 3;
     return (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;

@@ -13,8 +13,8 @@ import {
   MAX_SELECTORS,
   MIN_GROUPS,
 } from './format.js';
-import { HuffmanDecoder } from './huffman.js';
-import { RUNA, RUNB } from './mtf-rle.js';
+import { HuffmanDecoder, LOOKUP_BITS } from './huffman.js';
+import { RUNB } from './mtf-rle.js';
 
 export interface DecodedBlock {
   /** Bytes in the block (before the final run-length stage is undone). */
@@ -33,6 +33,8 @@ export class BlockDecoder {
   private readonly tables = Array.from({ length: MAX_GROUPS }, () => new HuffmanDecoder());
   private readonly selectors = new Uint8Array(MAX_SELECTORS);
   private readonly lengths = new Uint8Array(MAX_ALPHA_SIZE);
+  /** Occurrences of each byte value in the block, counted while decoding its symbols. */
+  private readonly counts = new Int32Array(256);
 
   constructor(readonly blockMax: number) {
     // Grown on demand up to blockMax: most bsdiff control blocks are a few kB, not 900k.
@@ -90,28 +92,65 @@ export class BlockDecoder {
     }
   }
 
-  /** Decodes symbols until EOB into tt's low bytes (undoing RUNA/RUNB and move-to-front); returns the count. */
+  /**
+   * Decodes symbols until EOB into tt's low bytes (undoing RUNA/RUNB and move-to-front), counting each byte value
+   * for the inverse BWT; returns the count of bytes.
+   *
+   * The hot loop of the decoder, so the bit reader is inlined: `bits` holds the next `nBits` (25..32 after a
+   * refill) input bits in its low bits, refilled a byte at a time from the window's buffer, and each symbol is one
+   * lookup-table read (codes up to LOOKUP_BITS long) or the canonical walk. The window keeps SLACK zero bytes after
+   * its data, and the position consumed is checked against the data's end after every symbol, so the refill never
+   * reads more than 4 bytes past the data and a code never decodes from bits past it.
+   */
   private readSymbols(win: BitWindow, seqToByte: Uint8Array, nSelectors: number): number {
     let tt = this.tt;
+    const counts = this.counts;
+    counts.fill(0);
     const blockMax = this.blockMax;
     const eob = seqToByte.length + 1;
     const mtf = Uint8Array.from(seqToByte);
+    const selectors = this.selectors;
+    const tables = this.tables;
+    const buf = win.buf;
+    const endBits = win.byteLength * 8;
+    // Bit reader state: next byte to load, and the loaded-but-unread bits.
+    let next = win.pos >>> 3;
+    let bits = 0;
+    let nBits = 0;
+    const skip = win.pos & 7;
+    if (skip !== 0) {
+      bits = buf[next++]!;
+      nBits = 8 - skip;
+    }
     let n = 0;
     let group = -1;
     let left = 0;
-    let table = this.tables[0]!;
+    let table = tables[0]!;
+    let lookup = table.lookup;
     let runLength = 0;
     let runWeight = 1;
     for (;;) {
       if (left === 0) {
         if (++group >= nSelectors) throw bzip2Invalid('more symbols than selectors');
-        table = this.tables[this.selectors[group]!]!;
+        table = tables[selectors[group]!]!;
+        lookup = table.lookup;
         left = 50;
       }
       left--;
-      const sym = table.decode(win);
-      if (sym === RUNA || sym === RUNB) {
-        // Bounded before the multiplication can grow: a run longer than a block is malformed anyway.
+      while (nBits <= 24) {
+        bits = (bits << 8) | buf[next++]!;
+        nBits += 8;
+      }
+      // The next 32 bits, most significant first (garbage above nBits shifted out, zeros below).
+      const top = (bits << (32 - nBits)) >>> 0;
+      let e = lookup[top >>> (32 - LOOKUP_BITS)]!;
+      if (e === 0) e = table.decodeLong(top);
+      nBits -= e & 31;
+      if (next * 8 - nBits > endBits) throw win.overrun();
+      const sym = e >>> 5;
+      if (sym <= RUNB) {
+        // RUNA (0) or RUNB (1). Bounded before the multiplication can grow: a run longer than a block is
+        // malformed anyway.
         if (runWeight >= MAX_RUN_WEIGHT) throw bzip2Invalid('a zero run is longer than a block');
         runLength += (sym + 1) * runWeight;
         runWeight <<= 1;
@@ -120,12 +159,14 @@ export class BlockDecoder {
       if (runLength > 0) {
         if (runLength > blockMax - n) throw bzip2Invalid('the block is longer than its declared size');
         if (n + runLength > tt.length) tt = this.grow(n + runLength);
-        tt.fill(mtf[0]!, n, n + runLength);
+        const b = mtf[0]!;
+        tt.fill(b, n, n + runLength);
+        counts[b]! += runLength;
         n += runLength;
         runLength = 0;
         runWeight = 1;
       }
-      if (sym === eob) return n;
+      if (sym === eob) break;
       if (n >= blockMax) throw bzip2Invalid('the block is longer than its declared size');
       if (n >= tt.length) tt = this.grow(n + 1);
       // sym - 1 is the MTF index (1..nInUse-1; the decoder table has no larger symbols).
@@ -135,8 +176,11 @@ export class BlockDecoder {
       if (j < 16) for (let k = j; k > 0; k--) mtf[k] = mtf[k - 1]!;
       else mtf.copyWithin(1, 0, j);
       mtf[0] = b;
+      counts[b]!++;
       tt[n++] = b;
     }
+    win.pos = next * 8 - nBits;
+    return n;
   }
 
   /**
@@ -145,8 +189,8 @@ export class BlockDecoder {
    */
   private linkInverseBwt(n: number, origPtr: number): number {
     const tt = this.tt;
-    const next = new Int32Array(256);
-    for (let i = 0; i < n; i++) next[tt[i]! & 0xff]!++;
+    // The byte counts come from readSymbols; they become each byte's first row.
+    const next = this.counts;
     let sum = 0;
     for (let c = 0; c < 256; c++) {
       const count = next[c]!;

@@ -8,7 +8,7 @@
  * `bzip2` writes for concatenated inputs, and Python's bz2.decompress accepts) decode as one output.
  */
 import { BitWindow } from './bit-window.js';
-import { CRC_INIT, combineStreamCrc, crcFinal, crcUpdate } from './crc32.js';
+import { CRC_INIT, TABLE as CRC_TABLE, combineStreamCrc, crcFinal, crcUpdateRun } from './crc32.js';
 import { BlockDecoder } from './decode-block.js';
 import {
   BLOCK_MAGIC_HI,
@@ -94,20 +94,23 @@ function* blockOutput(
   chunkSize: number,
   buffers: Uint8Array[] | null,
 ): Generator<Uint8Array, number, undefined> {
-  let crc = CRC_INIT;
   const walk = new Unrle(tt, start, length);
   for (let i = 0; ; i++) {
     const out = buffers === null ? new Uint8Array(chunkSize) : buffers[i & 1]!;
     const n = walk.fill(out);
-    if (n === 0) return crcFinal(crc);
-    const chunk = n === chunkSize ? out : out.subarray(0, n);
-    crc = crcUpdate(crc, chunk);
-    yield chunk;
+    if (n === 0) return crcFinal(walk.crc);
+    yield n === chunkSize ? out : out.subarray(0, n);
   }
 }
 
-/** The output walk as a resumable state machine (a plain loop optimises better than one inside a generator). */
+/**
+ * The output walk as a resumable state machine (a plain loop optimises better than one inside a generator). The
+ * block CRC is computed in the same loop: the walk is a chain of dependent, cache-missing loads from `tt`, and the
+ * CRC's table lookups overlap with them instead of costing a second pass over the output.
+ */
 class Unrle {
+  /** Running (not finalised) CRC of the bytes written so far. */
+  crc = CRC_INIT;
   private prev = -1;
   private same = 0;
   /** Repeats of `prev` still owed from a count byte that did not fit in the last chunk. */
@@ -125,10 +128,13 @@ class Unrle {
     const size = out.length;
     let o = 0;
     let { pos, left, prev, same, owed } = this;
+    // Kept as a signed 32-bit value in the loop (a small integer for V8, never a heap number).
+    let crc = this.crc | 0;
     for (;;) {
       if (owed > 0) {
         const n = Math.min(owed, size - o);
         out.fill(prev, o, o + n);
+        crc = crcUpdateRun(crc, prev, n) | 0;
         o += n;
         owed -= n;
         if (owed > 0) break;
@@ -152,7 +158,9 @@ class Unrle {
         same = 1;
       }
       out[o++] = b;
+      crc = (crc << 8) ^ CRC_TABLE[(crc >>> 24) ^ b]!;
     }
+    this.crc = crc >>> 0;
     this.pos = pos;
     this.left = left;
     this.prev = prev;

@@ -91,59 +91,92 @@ export function canonicalCodes(lengths: Uint8Array, n: number): Int32Array {
   return codes;
 }
 
+/** Bits of the first-level lookup table: codes up to this long decode with one table read. */
+export const LOOKUP_BITS = 10;
+const LOOKUP_SIZE = 1 << LOOKUP_BITS;
+
 /**
  * A decoding table for one canonical code. Lengths come from the stream, so the code may be incomplete or
  * oversubscribed: a bit pattern that matches no code is rejected, and every table index stays in range
  * whatever the lengths (it is below the count of codes of that length).
+ *
+ * Decoding is defined by the canonical walk: the symbol is found at the first length whose prefix of the input is
+ * at most the largest code of that length (`limit`). The lookup table holds, for each LOOKUP_BITS-bit pattern, the
+ * result of that walk when it ends at a length ≤ LOOKUP_BITS (packed as symbol << 5 | length), or 0 when it does
+ * not; then the walk goes on from LOOKUP_BITS + 1 (`decodeLong`). Both give the same answer for every input.
  */
 export class HuffmanDecoder {
-  private minLen = 0;
-  private maxLen = 0;
+  maxLen = 0;
   /** Largest code of each length (codes of a length are consecutive), or one less than the first if none. */
-  private readonly limit = new Int32Array(MAX_CODE_LEN + 1);
+  readonly limit = new Int32Array(MAX_CODE_LEN + 2);
   /** Code minus `base[len]` is the index into `perm` of a code of that length. */
-  private readonly base = new Int32Array(MAX_CODE_LEN + 1);
+  readonly base = new Int32Array(MAX_CODE_LEN + 2);
   /** Symbols in canonical order. */
-  private readonly perm = new Uint16Array(MAX_ALPHA_SIZE);
+  readonly perm = new Uint16Array(MAX_ALPHA_SIZE);
+  /** symbol << 5 | length for patterns whose walk ends within LOOKUP_BITS bits; 0 otherwise. */
+  readonly lookup = new Uint16Array(LOOKUP_SIZE);
+  private readonly count = new Int32Array(MAX_CODE_LEN + 1);
 
   /** Rebuilds the table for `lengths[0..n)` (each 1..20, as the block parser guarantees). */
   build(lengths: Uint8Array, n: number): void {
-    const count = new Int32Array(MAX_CODE_LEN + 1);
-    let minLen = MAX_CODE_LEN;
+    const count = this.count;
+    count.fill(0);
     let maxLen = 1;
     for (let s = 0; s < n; s++) {
       const len = lengths[s]!;
       count[len]!++;
-      if (len < minLen) minLen = len;
       if (len > maxLen) maxLen = len;
     }
-    let p = 0;
-    for (let len = minLen; len <= maxLen; len++) {
-      for (let s = 0; s < n; s++) if (lengths[s] === len) this.perm[p++] = s;
-    }
+    // perm by (length, symbol): a counting sort, offsets first.
+    const offset = new Int32Array(MAX_CODE_LEN + 2);
+    for (let len = 1; len <= MAX_CODE_LEN; len++) offset[len + 1] = offset[len]! + count[len]!;
+    for (let s = 0; s < n; s++) this.perm[offset[lengths[s]!]!++] = s;
+    const lookup = this.lookup;
+    lookup.fill(0);
     let code = 0;
     let index = 0;
     for (let len = 1; len <= MAX_CODE_LEN; len++) {
       const c = count[len]!;
-      this.limit[len] = code + c - 1;
+      const last = code + c - 1;
+      this.limit[len] = last;
       this.base[len] = code - index;
+      if (len <= LOOKUP_BITS) {
+        // Patterns whose len-bit prefix is in [code, last] end the walk here (shorter prefixes were all below
+        // their limits' successors, so none of these matched earlier). Codes past 2^len (oversubscribed) match
+        // no len-bit prefix.
+        const shift = LOOKUP_BITS - len;
+        const end = Math.min(last, (1 << len) - 1);
+        for (let k = code; k <= end; k++) {
+          const entry = (this.perm[k - code + index]! << 5) | len;
+          lookup.fill(entry, k << shift, (k + 1) << shift);
+        }
+      }
       index += c;
       code = (code + c) << 1;
     }
-    this.minLen = minLen;
+    // No length past the longest can match (its limit is below its first code); guard the walk's end.
+    this.limit[MAX_CODE_LEN + 1] = -1;
     this.maxLen = maxLen;
   }
 
-  /** Reads one symbol. */
-  decode(win: BitWindow): number {
-    const v = win.peek24();
-    let len = this.minLen;
-    let code = v >>> (24 - len);
-    while (code > this.limit[len]!) {
-      if (++len > this.maxLen) throw bzip2Invalid('a Huffman code matches no symbol');
-      code = v >>> (24 - len);
+  /**
+   * The symbol and length (symbol << 5 | length) of a pattern the lookup table does not resolve, given the next 32
+   * bits (at least 21 of them real input, the rest zero); throws when no code matches.
+   */
+  decodeLong(top32: number): number {
+    for (let len = LOOKUP_BITS + 1; len <= this.maxLen; len++) {
+      const code = top32 >>> (32 - len);
+      if (code <= this.limit[len]!) return (this.perm[code - this.base[len]!]! << 5) | len;
     }
-    win.advance(len);
-    return this.perm[code - this.base[len]!]!;
+    throw bzip2Invalid('a Huffman code matches no symbol');
+  }
+
+  /** Reads one symbol (the block decoder inlines this; kept for tests and small uses). */
+  decode(win: BitWindow): number {
+    const top = win.peek32();
+    let e = this.lookup[top >>> (32 - LOOKUP_BITS)]!;
+    if (e === 0) e = this.decodeLong(top);
+    win.advance(e & 31);
+    return e >>> 5;
   }
 }
