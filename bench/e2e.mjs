@@ -95,8 +95,8 @@ async function installOld(runDir, archive) {
   return { installDir, cache };
 }
 
-/** One client update 1.0.0 → 2.0.0; returns the wall time of each call and the client's phases. */
-async function clientUpdate(server, repoDir, runDir, targets, allowPatches, downloadRate) {
+/** A client of the served repository for an app installed at 1.0.0 (archive in its cache), in `runDir`. */
+async function clientAt100(server, repoDir, runDir, targets, extra) {
   const { Client } = await dist('client/index.js');
   const { installDir, cache } = await installOld(runDir, targets['app-1.0.0.tar.gz']);
   const client = new Client({
@@ -107,6 +107,14 @@ async function clientUpdate(server, repoDir, runDir, targets, allowPatches, down
     metadataUrl: `${server.url}/metadata/`,
     targetsUrl: `${server.url}/targets/`,
     trustedRoot: { path: join(repoDir, 'metadata', '1.root.json') },
+    ...extra,
+  });
+  return { client, installDir, cache };
+}
+
+/** One client update 1.0.0 → 2.0.0; returns the wall time of each call and the client's phases. */
+async function clientUpdate(server, repoDir, runDir, targets, allowPatches, downloadRate) {
+  const { client, installDir } = await clientAt100(server, repoDir, runDir, targets, {
     allowPatches,
     ...(downloadRate ? { downloadRate } : {}),
   });
@@ -250,18 +258,7 @@ export async function benchEndToEnd({ pair, files, codecs, repeat = 1, fresh = f
 }
 
 async function planAt(server, repoDir, runDir, targets, downloadRate) {
-  const { Client } = await dist('client/index.js');
-  const { installDir, cache } = await installOld(runDir, targets['app-1.0.0.tar.gz']);
-  const client = new Client({
-    appName: 'app',
-    currentVersion: '1.0.0',
-    installDir,
-    cacheDir: cache,
-    metadataUrl: `${server.url}/metadata/`,
-    targetsUrl: `${server.url}/targets/`,
-    trustedRoot: { path: join(repoDir, 'metadata', '1.root.json') },
-    downloadRate,
-  });
+  const { client } = await clientAt100(server, repoDir, runDir, targets, { downloadRate });
   const info = await client.checkForUpdates();
   await rm(runDir, { recursive: true, force: true });
   return { method: info?.method?.kind, reason: info?.method?.reason, estimate: info?.method?.estimate };

@@ -25,12 +25,13 @@ import { readDownloadRate } from './download-rate.js';
 import { downloadAlongRoute, type PlannedUpdate, reportProgress } from './download-route.js';
 import { ClientEvents } from './events.js';
 import { InstalledApp, type RestartOptions } from './installed-app.js';
-import { MetadataSession, trustedRootOf } from './metadata-session.js';
+import { MetadataSession } from './metadata-session.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS } from './options.js';
 import { planUpdate, type UpdatePlan } from './plan/plan-update.js';
 import { selectOffered } from './plan/select-release.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { VerifiedTar } from './rebuild.js';
+import { mirrorsOf, trustedRootOf } from './repository-access.js';
 import type { TrustedMetadata } from './trusted-metadata.js';
 import { describePlan, type UpdateInfo } from './update-info.js';
 
@@ -107,17 +108,7 @@ export class Client extends ClientEvents {
     this.cacheDir = options.cacheDir;
     this.#cache = new CacheDir(options.cacheDir);
     this.#ctx = { options, cache: this.#cache, emit: (event, payload) => this.emit(event, payload) };
-    const mirrors =
-      options.mirrors ??
-      (options.metadataUrl && options.targetsUrl
-        ? [{ metadataUrl: options.metadataUrl, targetsUrl: options.targetsUrl }]
-        : []);
-    if (mirrors.length === 0) {
-      throw new NotsotufError('INVALID_ARGUMENT', 'The client needs a repository location.', {
-        hint: 'Pass metadataUrl and targetsUrl, or mirrors.',
-      });
-    }
-    this.#session = new MetadataSession(this.#ctx, mirrors, trustedRootOf(options.trustedRoot));
+    this.#session = new MetadataSession(this.#ctx, mirrorsOf(options), trustedRootOf(options.trustedRoot));
     this.#base = new CachedBase(this.#ctx);
     this.#installed = new InstalledApp(options.installDir, this.currentVersion.raw, options.appName);
   }

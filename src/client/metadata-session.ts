@@ -2,30 +2,14 @@
  * The trusted metadata one check and the download after it work with: refreshed from the repository through a
  * fetcher over the mirrors, starting from the trusted root the app bundles.
  */
-import { readFile } from 'node:fs/promises';
-import { NotsotufError } from '../core/errors.js';
 import type { ResilientFetcher } from '../transport/index.js';
 import { type ClientContext, timed } from './client-context.js';
 import type { Mirror } from './options.js';
-import { fetcherFor } from './repository-access.js';
+import { fetcherFor, readTrustedRoot, type TrustedRoot } from './repository-access.js';
 import { refreshTrustedMetadata, type TrustedMetadata } from './trusted-metadata.js';
 
 /** How long the metadata of a check may be used for the download that follows it. */
 const SESSION_REUSE_MS = 5 * 60 * 1000;
-
-/** The trusted root option, checked: bytes, or a file path. */
-export type TrustedRoot = Uint8Array | { readonly path: string };
-
-/** The trusted root option, checked: bytes, or a file path (a string or `{ path }`). */
-export function trustedRootOf(root: unknown): TrustedRoot {
-  if (root instanceof Uint8Array) return root;
-  if (typeof root === 'string' && root !== '') return { path: root };
-  const path = (root as { path?: unknown } | null)?.path;
-  if (typeof path === 'string' && path !== '') return { path };
-  throw new NotsotufError('INVALID_ARGUMENT', 'trustedRoot must be the root.json the app bundles.', {
-    hint: "Pass its path (trustedRoot: 'root.json' or { path: 'root.json' }) or its bytes (a Uint8Array).",
-  });
-}
 
 export interface OpenSession {
   readonly meta: TrustedMetadata;
@@ -71,17 +55,7 @@ export class MetadataSession {
 
   async #refresh(fetcher: ResilientFetcher): Promise<TrustedMetadata> {
     const { cache, emit } = this.#ctx;
-    const root = this.#trustedRoot;
-    const trustedRoot =
-      root instanceof Uint8Array
-        ? root
-        : await readFile(root.path).catch((err) => {
-            throw new NotsotufError('INVALID_ARGUMENT', `Cannot read the trusted root ${root.path}.`, {
-              cause: err,
-              path: root.path,
-              hint: 'Bundle the repository’s root.json with the app and pass its path.',
-            });
-          });
+    const trustedRoot = await readTrustedRoot(this.#trustedRoot);
     return timed(emit, 'refresh', () =>
       refreshTrustedMetadata({
         metadataDir: cache.metadataDir,

@@ -8,24 +8,38 @@ import { NotsotufError } from '../core/errors.js';
 import { ResilientFetcher } from '../transport/index.js';
 import type { ClientOptions, Mirror } from './options.js';
 
+/** The trusted root option, checked: bytes, or a file path. */
+export type TrustedRoot = Uint8Array | { readonly path: string };
+
 /**
- * The bytes of a trusted root option: bytes as they are, or the file a path (a string or `{ path }`) names.
+ * The trusted root option, checked (a Client checks it when it is made, before any download): bytes, or a file
+ * path (a string or `{ path }`).
+ *
+ * @throws NotsotufError INVALID_ARGUMENT when the option is neither.
+ */
+export function trustedRootOf(root: unknown): TrustedRoot {
+  if (root instanceof Uint8Array) return root;
+  if (typeof root === 'string' && root !== '') return { path: root };
+  const path = (root as { path?: unknown } | null)?.path;
+  if (typeof path === 'string' && path !== '') return { path };
+  throw new NotsotufError('INVALID_ARGUMENT', 'trustedRoot must be the root.json the app bundles.', {
+    hint: "Pass its path (trustedRoot: 'root.json' or { path: 'root.json' }) or its bytes (a Uint8Array).",
+  });
+}
+
+/**
+ * The bytes of a trusted root option: bytes as they are, or the file a path names.
  *
  * @throws NotsotufError INVALID_ARGUMENT when the option is neither, or the file cannot be read.
  */
-export async function readTrustedRoot(root: ClientOptions['trustedRoot']): Promise<Uint8Array> {
+export async function readTrustedRoot(option: unknown): Promise<Uint8Array> {
+  const root = trustedRootOf(option);
   if (root instanceof Uint8Array) return root;
-  const path = typeof root === 'string' ? root : (root as { path?: unknown } | null)?.path;
-  if (typeof path !== 'string' || path === '') {
-    throw new NotsotufError('INVALID_ARGUMENT', 'trustedRoot must be the root.json the app trusts.', {
-      hint: "Pass its path (trustedRoot: 'root.json' or { path: 'root.json' }) or its bytes (a Uint8Array).",
-    });
-  }
-  return readFile(path).catch((err: unknown) => {
-    throw new NotsotufError('INVALID_ARGUMENT', `Cannot read the trusted root ${path}.`, {
+  return readFile(root.path).catch((err: unknown) => {
+    throw new NotsotufError('INVALID_ARGUMENT', `Cannot read the trusted root ${root.path}.`, {
       cause: err,
-      path,
-      hint: "Pass the repository's root.json (repository/metadata/1.root.json, or the one the app bundles).",
+      path: root.path,
+      hint: "Bundle the repository's root.json (repository/metadata/1.root.json) with the app and pass its path.",
     });
   });
 }
@@ -42,7 +56,7 @@ export function mirrorsOf(options: Pick<ClientOptions, 'mirrors' | 'metadataUrl'
       ? [{ metadataUrl: options.metadataUrl, targetsUrl: options.targetsUrl }]
       : []);
   if (mirrors.length === 0) {
-    throw new NotsotufError('INVALID_ARGUMENT', 'A repository location is needed.', {
+    throw new NotsotufError('INVALID_ARGUMENT', 'The client needs a repository location.', {
       hint: 'Pass metadataUrl and targetsUrl, or mirrors.',
     });
   }
