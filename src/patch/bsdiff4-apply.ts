@@ -13,7 +13,7 @@
  */
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { BSDIFF4_HEADER_SIZE, parseHeader, readInt64 } from './bsdiff4-header.js';
-import { bzip2DecompressStream } from './bzip2/index.js';
+import { bzip2DecompressStream } from './bzip2/decoder.js';
 import type { ApplyPatchOptions } from './codec.js';
 import { ChunkReader, fileRangeChunks, OutputWriter, readFullyAt } from './file-io.js';
 import { BlockCache } from './notsotuf/block-cache.js';
@@ -133,7 +133,7 @@ export async function applyBsdiff4(options: ApplyPatchOptions): Promise<{ size: 
         if (to < oldPos + n) dst.fill(0, to - oldPos, n);
         if (from < to) {
           const into = from === oldPos ? dst : dst.subarray(from - oldPos);
-          if (!oldBlocks.readSync(into, from, to - from)) await oldBlocks.read(into, from, to - from);
+          oldBlocks.readSync(into, from, to - from);
         }
         addBytes(dst, d, n);
         writer.commit(n);

@@ -6,8 +6,6 @@
  * block length, new file size), then three bzip2 streams: control triples (add length, copy length, seek), diff
  * bytes, extra bytes.
  */
-import { applyBsdiff4 } from './bsdiff4-apply.js';
-import { createBsdiff4 } from './bsdiff4-create.js';
 import { hasBsdiff4Magic } from './bsdiff4-header.js';
 import type { PatchCodec } from './codec.js';
 
@@ -24,6 +22,7 @@ import type { PatchCodec } from './codec.js';
 export const bsdiff4Codec: PatchCodec = {
   name: 'bsdiff4',
   identify: hasBsdiff4Magic,
-  create: createBsdiff4,
-  apply: applyBsdiff4,
+  // Each half is loaded on first use (the suffix sort and the bzip2 encoder are not needed to apply).
+  create: async (options) => (await import('./bsdiff4-create.js')).createBsdiff4(options),
+  apply: async (options) => (await import('./bsdiff4-apply.js')).applyBsdiff4(options),
 };

@@ -1,6 +1,5 @@
 import { bsdiff4Codec } from './bsdiff4-codec.js';
 import { registerCodec } from './engine.js';
-import { adaptiveMatcher } from './notsotuf/adaptive-matcher.js';
 import { notsotufCodec } from './notsotuf/codec.js';
 
 /** tufup's patch format; the only one tufup clients can apply. */
@@ -8,7 +7,7 @@ export const TUFUP_PATCH_CODEC = 'bsdiff4';
 /** notsotuf's own format: tar-aware, bsdiff-class matching, brotli streams. */
 export const DEFAULT_PATCH_CODEC = 'notsotuf';
 
-registerCodec(notsotufCodec(adaptiveMatcher));
+registerCodec(notsotufCodec());
 registerCodec(bsdiff4Codec);
 
 /** The default codec for a repository: tufup's for tufup-style (non-consistent) layouts, else notsotuf's. */

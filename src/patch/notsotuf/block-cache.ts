@@ -1,26 +1,39 @@
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { copyBytes } from './copy-bytes.js';
 import { invalidPatch } from './format.js';
 
-const BLOCK = 1 << 16;
+const BLOCK = 1 << 14;
 const KEEP = 128;
 
 /**
- * Reads the base file through cached 64 KiB blocks (8 MiB in all). Patches of native code are long runs of tiny
- * instructions that read nearby old bytes, with jumps to wherever shifted code came from; one read syscall per
- * instruction would dominate applying them, and so would large blocks re-read on every far jump (1 MiB blocks
- * apply more than twice as slowly: docs/patch-formats.md, measurements). Memory stays bounded at KEEP blocks
- * whatever the file size.
+ * Reads the base file through cached 16 KiB blocks, 2 MiB in all whatever the file size. Patches of native code
+ * are long runs of tiny instructions that read nearby old bytes, with jumps to wherever shifted code came from;
+ * one read syscall per instruction would dominate applying them, and so would large blocks re-read on every far
+ * jump (1 MiB blocks apply more than twice as slowly: docs/patch-formats.md, measurements). 8 MiB of 64 KiB
+ * blocks was no faster than this once misses were read synchronously, and cost 6 MB of apply's peak memory.
  *
- * Misses are read synchronously (a positional read of at most 64 KiB). bsdiff patches of large bundles jump all
- * over the base: the 183 MB benchmark patch has 190,000 controls, mostly short adds at scattered positions, and
- * misses this cache about 44,000 times. Through the thread pool each miss cost a round trip (0.1–0.7 ms on the
- * loaded benchmark machine): the apply spent 5–9 s of its 14 s waiting for them, idle. A synchronous read of a
- * page-cached block takes tens of microseconds; the event loop is held no longer than by decoding one bzip2 block.
+ * Misses are read synchronously (a positional read of at most one block). bsdiff patches of large bundles jump all
+ * over the base: the 183 MB benchmark patch has 190,000 controls, mostly short adds at scattered positions. Through
+ * the thread pool each miss cost a round trip (0.1–0.7 ms on the loaded benchmark machine): the apply spent 5–9 s
+ * of its 14 s waiting for them, idle. A synchronous read of a page-cached block takes microseconds; the event loop
+ * is held no longer than by decoding one bzip2 block.
+ *
+ * Eviction is CLOCK (a hit only sets a flag): an LRU kept by re-inserting into a Map on every hit allocated on
+ * every instruction, 20 MB of garbage on that pair. Nothing is allocated on a hit.
  */
 export class BlockCache {
-  private readonly blocks = new Map<number, Buffer>();
   private readonly fd: number;
+  /** Slot of each cached block. */
+  private readonly slotOf = new Map<number, number>();
+  private readonly buffers: Buffer[] = [];
+  /** Block held by each slot, -1 when free. */
+  private readonly owner = new Float64Array(KEEP).fill(-1);
+  private readonly referenced = new Uint8Array(KEEP);
+  private hand = 0;
+  /** The last block asked for (most reads are near the one before). */
+  private lastIndex = -1;
+  private lastBuffer: Buffer = Buffer.alloc(0);
 
   constructor(
     fh: FileHandle,
@@ -30,63 +43,51 @@ export class BlockCache {
   }
 
   private block(index: number): Buffer {
-    const hit = this.blocks.get(index);
-    if (hit) {
-      // Map keeps insertion order: re-insert to mark as recently used.
-      this.blocks.delete(index);
-      this.blocks.set(index, hit);
-      return hit;
+    if (index === this.lastIndex) return this.lastBuffer;
+    const slot = this.slotOf.get(index);
+    const buffer = slot === undefined ? this.load(index) : this.buffers[slot]!;
+    if (slot !== undefined) this.referenced[slot] = 1;
+    this.lastIndex = index;
+    this.lastBuffer = buffer;
+    return buffer;
+  }
+
+  private load(index: number): Buffer {
+    while (this.referenced[this.hand] === 1) {
+      this.referenced[this.hand] = 0;
+      this.hand = (this.hand + 1) % KEEP;
     }
+    const slot = this.hand;
+    this.hand = (this.hand + 1) % KEEP;
+    if (this.owner[slot]! >= 0) this.slotOf.delete(this.owner[slot]!);
+    this.buffers[slot] ??= Buffer.allocUnsafeSlow(BLOCK);
+    const buffer = this.buffers[slot];
     const start = index * BLOCK;
     const length = Math.min(BLOCK, this.size - start);
-    // Reuse the least recently used block's memory rather than leave it to the garbage collector.
-    let buf: Buffer = Buffer.allocUnsafe(0);
-    if (this.blocks.size >= KEEP) {
-      const [oldest, spare] = this.blocks.entries().next().value!;
-      this.blocks.delete(oldest);
-      buf = spare;
-    }
-    if (buf.length < length) buf = Buffer.allocUnsafeSlow(BLOCK);
-    // The same view object when it fits (all blocks but the last): a new one per miss would be garbage that
-    // survives in the cache, and survivors are what make V8 grow its young generation (apply's peak memory).
-    const block = buf.length === length ? buf : Buffer.from(buf.buffer, buf.byteOffset, length);
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd, block, done, length - done, start + done);
+      const n = readSync(this.fd, buffer, done, length - done, start + done);
       if (n === 0) throw invalidPatch('the base file changed while the patch was applied');
       done += n;
     }
-    this.blocks.set(index, block);
-    return block;
+    this.owner[slot] = index;
+    this.referenced[slot] = 1;
+    this.slotOf.set(index, slot);
+    return buffer;
   }
 
   /**
-   * Copies old[position, position + length) into `into` (length ≤ into.length) and returns true. (It used to
-   * return false on a miss, for the caller to await `read`; misses are now read here.)
+   * Copies old[position, position + length) into `into` (length ≤ into.length; the caller has checked that the
+   * range lies in the file).
    */
-  readSync(into: Uint8Array, position: number, length: number): boolean {
-    if (length <= 0) return true;
-    const first = Math.floor(position / BLOCK);
-    const offset = position % BLOCK;
-    if (offset + length <= BLOCK) {
-      // One block: no view object per read, as this runs once per instruction.
-      this.block(first).copy(into, 0, offset, offset + length);
-      return true;
-    }
+  readSync(into: Uint8Array, position: number, length: number): void {
     let done = 0;
     while (done < length) {
       const at = position + done;
-      const block = this.block(Math.floor(at / BLOCK));
       const from = at % BLOCK;
-      const n = Math.min(length - done, block.length - from);
-      block.copy(into, done, from, from + n);
+      const n = Math.min(length - done, BLOCK - from);
+      copyBytes(this.block(Math.floor(at / BLOCK)), from, into, done, n);
       done += n;
     }
-    return true;
-  }
-
-  /** Copies old[position, position + length) into `into` (length ≤ into.length). */
-  async read(into: Uint8Array, position: number, length: number): Promise<void> {
-    this.readSync(into, position, length);
   }
 }

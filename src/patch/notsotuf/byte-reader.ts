@@ -1,3 +1,4 @@
+import { copyBytes } from './copy-bytes.js';
 import { invalidPatch } from './format.js';
 
 /**
@@ -56,13 +57,16 @@ export class ByteReader {
     return -1;
   }
 
-  /** Up to `max` bytes already buffered (a view, as `take`), or undefined when none are (then call `take`). */
-  takeSync(max: number): Buffer | undefined {
-    if (this.pos >= this.chunk.length) return undefined;
+  /**
+   * Copies up to `max` buffered bytes to target[at…] and returns how many: 0 when none are buffered (then `take`
+   * refills). No view object is made: this runs once per INSERT instruction.
+   */
+  copyIntoSync(target: Uint8Array, at: number, max: number): number {
     const n = Math.min(max, this.chunk.length - this.pos);
-    const out = this.chunk.subarray(this.pos, this.pos + n);
+    if (n <= 0) return 0;
+    copyBytes(this.chunk, this.pos, target, at, n);
     this.pos += n;
-    return out;
+    return n;
   }
 
   /**

@@ -1,8 +1,8 @@
 import type { BlockCache } from './block-cache.js';
 import { type DeltaFilter, DeltaUnfilter, filterRange, MAX_STRIDE } from './delta-filter.js';
 
-/** Most bytes one read asks for (the applier's piece size). */
-const MAX_READ = 1 << 20;
+/** Most bytes one read asks for: the applier's piece size. */
+export const APPLY_PIECE = 1 << 18;
 
 /**
  * The applier's side of a filtered region (format.ts, FILTER): reads of the old region in filtered form, and
@@ -10,7 +10,7 @@ const MAX_READ = 1 << 20;
  */
 export class FilteredRegion {
   readonly unfilter: DeltaUnfilter;
-  private readonly scratch = Buffer.allocUnsafe(MAX_READ + MAX_STRIDE + 8);
+  private readonly scratch = Buffer.allocUnsafe(APPLY_PIECE + MAX_STRIDE + 8);
 
   constructor(
     private readonly filter: DeltaFilter,
@@ -26,16 +26,16 @@ export class FilteredRegion {
     return start >= this.oldStart && start + length <= this.oldStart + this.oldLength;
   }
 
-  /** Fills `into[0, length)` with the filtered form of old[position, position + length) (at most 1 MiB). */
-  async read(blocks: BlockCache, into: Uint8Array, position: number, length: number): Promise<void> {
+  /** Fills `into[0, length)` with the filtered form of old[position, position + length) (at most APPLY_PIECE). */
+  readSync(blocks: BlockCache, into: Uint8Array, position: number, length: number): void {
     const { word, stride } = this.filter;
     const from = position - this.oldStart;
     // The filter reads back to the start of the word, one stride earlier.
     const rawFrom = Math.max(0, from - (from % word) - stride);
     const rawLength = from + length - rawFrom;
-    const raw = this.scratch.subarray(0, rawLength);
-    if (!blocks.readSync(raw, this.oldStart + rawFrom, rawLength))
-      await blocks.read(raw, this.oldStart + rawFrom, rawLength);
+    // The scratch buffer itself, not a view of rawLength: no object per read (filterRange reads only that far).
+    const raw = this.scratch;
+    blocks.readSync(raw, this.oldStart + rawFrom, rawLength);
     filterRange(raw, rawFrom, this.oldLength, this.filter, from, from + length, into);
   }
 }
