@@ -9,15 +9,15 @@ import type { Release } from '../core/releases.js';
 import type { Version } from '../core/version.js';
 import { type ClientContext, maxTarSizeOf, timed } from './client-context.js';
 import { cachedArchiveFacts } from './plan/plan-update.js';
-import { inspectCachedArchive } from './rebuild.js';
+import { inspectCachedArchive, inspectCachedTar } from './rebuild.js';
 
 export type InspectedBase = Awaited<ReturnType<typeof inspectCachedArchive>>;
 
 export class CachedBase {
   readonly #ctx: ClientContext;
   /**
-   * The cached archive inspected by the last plan, and the files it was, so that the download right after a check
-   * does not decompress and hash it again (183 MB: about 2 s here). Reused only while neither file changed.
+   * The cached base inspected by the last plan, and the files it was, so that the download right after a check
+   * does not decompress or hash it again (183 MB: about 2 s here). Reused only while neither file changed.
    */
   #inspectedBase:
     | {
@@ -46,17 +46,21 @@ export class CachedBase {
   ): Promise<InspectedBase> {
     const { options, cache, emit } = this.#ctx;
     let inspected: InspectedBase;
-    const cached = await cache.findArchive(options.appName, current);
-    const tarPath = join(cache.workDir, `base-${current.normalized}.tar`);
+    // The kept verified tar when there is one (hashed in place), else an installer's .tar.gz (decompressed).
+    const keptTar = await cache.findBaseTar(options.appName, current);
+    const cached = keptTar ?? (await cache.findArchive(options.appName, current));
+    const tarPath = keptTar ?? join(cache.workDir, `base-${current.normalized}.tar`);
     const facts = cachedArchiveFacts(releases, current);
     const key = await fileKey([cached, tarPath], facts);
     const memo = this.#inspectedBase;
     if (memo && key !== undefined && memo.key === key) inspected = memo.inspected;
     else {
       this.#inspectedBase = undefined;
-      await rm(tarPath, { force: true });
+      if (!keptTar) await rm(tarPath, { force: true });
       inspected = await timed(emit, 'inspect-base', () =>
-        inspectCachedArchive(cached, facts, tarPath, maxTarSizeOf(options), signal),
+        keptTar
+          ? inspectCachedTar(keptTar, facts, signal)
+          : inspectCachedArchive(cached, facts, tarPath, maxTarSizeOf(options), signal),
       );
       const after = await fileKey([cached, tarPath], facts);
       if (after !== undefined) this.#inspectedBase = { key: after, inspected };

@@ -38,7 +38,10 @@ import { describePlan, type UpdateInfo } from './update-info.js';
 /** A downloaded, verified update waiting to be installed. */
 export interface DownloadedUpdate {
   readonly version: string;
-  /** The release's archive in the cache (rebuilt from patches, or as published). */
+  /**
+   * The release's verified tar in the cache (`<app>-<version>.tar`, rebuilt from patches or unpacked from the
+   * archive), kept as the base of the next patch update.
+   */
   readonly archivePath: string;
   /** How it was obtained; `full` after a patch failed says so in `fellBack`. */
   readonly method: 'patch' | 'full';

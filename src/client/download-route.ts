@@ -4,10 +4,14 @@
  * broken) and replaced by the full archive in the same call. Either way the result is the release's tar, checked
  * against the signed size and hash.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNotsotufError, NotsotufError } from '../core/errors.js';
+import { wrapForeignError } from '../core/foreign-error.js';
 import type { ReleaseFile } from '../core/releases.js';
+import type { Version } from '../core/version.js';
 import type { ResilientFetcher } from '../transport/index.js';
+import { renameRetrying } from '../util/durable-fs.js';
 import { asNotsotufError, type ClientContext, emitTiming, maxTarSizeOf, timed } from './client-context.js';
 import { recordDownloadRate } from './download-rate.js';
 import type { UpdatePlan } from './plan/plan-update.js';
@@ -41,8 +45,9 @@ export interface RouteOptions {
 }
 
 export interface RoutedDownload {
+  /** The verified tar, kept in the cache as the next patch update's base (CacheDir.baseTarPath). */
   readonly tar: VerifiedTar;
-  /** The release's archive in the cache. */
+  /** Where that tar is: `tar.path`. */
   readonly archivePath: string;
   /** The patch route failed and the full archive was downloaded instead. */
   readonly fellBack: boolean;
@@ -52,26 +57,48 @@ export interface RoutedDownload {
 export async function downloadAlongRoute(ctx: ClientContext, route: RouteOptions): Promise<RoutedDownload> {
   const { meta, plan, baseTar, meter, signal } = route;
   const work = join(ctx.cache.workDir, `new-${plan.release.version.normalized}.tar`);
-  const archivePath = ctx.cache.targetPath(plan.archive.name);
   let fellBack = false;
   if (plan.method.kind === 'patch' && baseTar) {
     const patches = plan.method.patches;
     try {
-      // The rebuilt tar is gzipped into the cache while it is produced (the next update's base).
-      const tar = await viaPatches(ctx, meta, patches, baseTar, work, archivePath, signal);
-      return { tar, archivePath, fellBack };
+      const tar = await viaPatches(ctx, meta, patches, baseTar, work, signal);
+      return await keepTar(ctx, plan.release.version, tar, fellBack);
     } catch (err) {
       await fallBackFrom(ctx, patches, asNotsotufError(err, signal));
       fellBack = true;
     }
   }
   if (fellBack) meter.extend(plan.archive.length);
+  const archivePath = ctx.cache.targetPath(plan.archive.name);
   await downloadTarget(ctx, meta, plan.archive, archivePath);
   ctx.emit('verifying', { name: plan.archive.name });
   const tar = await timed(ctx.emit, 'unpack', () =>
     unpackArchive(archivePath, plan.archive, work, maxTarSizeOf(ctx.options), signal),
   );
-  return { tar, archivePath, fellBack };
+  return keepTar(ctx, plan.release.version, tar, fellBack);
+}
+
+/**
+ * Moves the verified tar into the cache, where it is extracted from and then kept as the next patch update's
+ * base: a rename, no copy and no compression (CacheDir.baseTarPath says why).
+ */
+async function keepTar(
+  ctx: ClientContext,
+  version: Version,
+  tar: VerifiedTar,
+  fellBack: boolean,
+): Promise<RoutedDownload> {
+  const kept = ctx.cache.baseTarPath(ctx.options.appName, version);
+  try {
+    await renameRetrying(tar.path, kept);
+  } catch (err) {
+    await rm(tar.path, { force: true });
+    throw wrapForeignError(err, `Keeping the verified tar in ${kept}`, {
+      ioMessage: `Could not move the verified tar into the update cache (${kept}).`,
+      path: kept,
+    });
+  }
+  return { tar: { ...tar, path: kept }, archivePath: kept, fellBack };
 }
 
 /**
@@ -132,7 +159,6 @@ async function viaPatches(
   patches: readonly ReleaseFile[],
   base: VerifiedTar,
   outPath: string,
-  archivePath: string,
   signal: AbortSignal | undefined,
 ): Promise<VerifiedTar> {
   const downloaded: DownloadedPatch[] = [];
@@ -155,12 +181,10 @@ async function viaPatches(
       base,
       patches: downloaded,
       outPath,
-      storeTo: archivePath,
       ...(signal ? { signal } : {}),
       onPatch: (index, file) => {
         ctx.emit('patching', { index, count: patches.length, name: file.name });
       },
-      onStoreWait: (ms) => emitTiming(ctx.emit, 'store-archive', ms),
     }),
   );
 }

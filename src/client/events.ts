@@ -19,17 +19,16 @@ export interface DownloadProgressEvent {
 }
 
 /**
- * The timed phases of an update: `refresh` (TUF metadata), `inspect-base` (checking and decompressing the cached
- * archive of the installed version), `download` (each file), `apply` (the patch chain, hashing its result and
- * gzipping it into the cache in the same pass), `store-archive` (waiting for that gzip after the last patch),
- * `unpack` (decompressing and checking a full archive), `extract` and `install`.
+ * The timed phases of an update: `refresh` (TUF metadata), `inspect-base` (checking the cached tar of the
+ * installed version, or decompressing an installer's archive), `download` (each file), `apply` (the patch chain,
+ * hashing its result in the same pass), `unpack` (decompressing and checking a full archive), `extract` and
+ * `install`.
  */
 export type ClientPhase =
   | 'refresh'
   | 'inspect-base'
   | 'download'
   | 'apply'
-  | 'store-archive'
   | 'unpack'
   | 'extract'
   | 'install';

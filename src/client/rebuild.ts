@@ -4,15 +4,12 @@
  * a full archive is decompressed with its size capped by the signed tar size (a gzip bomb stops there).
  */
 import { constants } from 'node:fs';
-import { access, rename, rm } from 'node:fs/promises';
+import { access, rm, stat } from 'node:fs/promises';
 import { gunzipToFile } from '../archive/index.js';
 import { NotsotufError } from '../core/errors.js';
-import { wrapForeignError } from '../core/foreign-error.js';
 import type { ReleaseFile } from '../core/releases.js';
 import { applyPatchFile } from '../patch/registry.js';
-import { tempPathFor } from '../util/durable-fs.js';
-import { digestsEqual } from '../util/hash-file.js';
-import { GzipSink } from './gzip-sink.js';
+import { digestsEqual, hashFile } from '../util/hash-file.js';
 import type { CachedArchiveFacts, CachedArchiveState } from './plan/plan-update.js';
 
 /** The tar of a verified archive, ready to patch or extract. */
@@ -75,6 +72,36 @@ export async function inspectCachedArchive(
   return { state: gzipMatches ? 'verified' : 'unverifiable', tar: verified };
 }
 
+/**
+ * Checks the kept verified tar of the installed version (`<app>-<version>.tar`, see CacheDir.baseTarPath) against
+ * the signed tar size and sha256: one hashing pass, nothing decompressed or copied; the tar itself is the base.
+ * Without a signed tar hash (tufup's metadata) it is `unverifiable`. Either way a patched result is trusted only
+ * once it matches the size and sha256 its patch signs, so a wrong base costs a failed patch, never a bad install.
+ */
+export async function inspectCachedTar(
+  tarPath: string,
+  facts: CachedArchiveFacts,
+  signal?: AbortSignal,
+): Promise<{ state: CachedArchiveState; tar?: VerifiedTar }> {
+  const size = await stat(tarPath).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  if (size === undefined) return { state: 'missing' };
+  if (facts.tarSize !== undefined && size !== facts.tarSize) return { state: 'mismatch' };
+  let tar: { size: number; sha256: string };
+  try {
+    tar = await hashFile(tarPath, signal);
+  } catch (err) {
+    if (err instanceof NotsotufError && err.code === 'ABORTED') throw err;
+    return { state: 'missing' };
+  }
+  const verified: VerifiedTar = { path: tarPath, ...tar };
+  if (facts.tarHash === undefined) return { state: 'unverifiable', tar: verified };
+  const ok = tar.size === facts.tarSize && digestsEqual(tar.sha256, facts.tarHash);
+  return ok ? { state: 'verified', tar: verified } : { state: 'mismatch' };
+}
+
 async function unreadable(path: string): Promise<boolean> {
   return access(path, constants.R_OK).then(
     () => false,
@@ -121,26 +148,19 @@ export interface DownloadedPatch {
 /**
  * Applies `patches` in order, starting from `base`; each result must match the size and sha256 its patch entry
  * signs. On failure the error's `details.patch` names the patch that failed. Intermediate tars are removed.
- *
- * With `storeTo`, the final tar is also gzipped there as it is produced (the cached archive the next patch update
- * starts from), and the file appears only once the tar verified. `onStoreWait` gets the milliseconds spent waiting
- * for the compressor after the last patch was applied.
  */
 export async function applyPatchChain(options: {
   base: VerifiedTar;
   patches: readonly DownloadedPatch[];
   outPath: string;
-  storeTo?: string;
   signal?: AbortSignal;
   onPatch?: (index: number, patch: ReleaseFile) => void;
-  onStoreWait?: (ms: number) => void;
 }): Promise<VerifiedTar> {
   let current = options.base;
   for (const [i, patch] of options.patches.entries()) {
     options.onPatch?.(i + 1, patch.file);
     const last = i === options.patches.length - 1;
     const out = last ? options.outPath : `${options.outPath}.step${i + 1}`;
-    const sink = last && options.storeTo ? new GzipSink(tempPathFor(options.storeTo)) : undefined;
     try {
       const result = await applyPatchFile({
         oldPath: current.path,
@@ -149,13 +169,10 @@ export async function applyPatchChain(options: {
         // planUpdate only chains patches that sign their result.
         expected: { size: patch.file.tarSize ?? -1, sha256: patch.file.tarHash ?? '' },
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(sink ? { onOutput: (bytes: Uint8Array) => sink.write(bytes) } : {}),
       });
       if (current !== options.base) await rm(current.path, { force: true });
       current = { path: out, size: result.size, sha256: result.sha256 };
-      if (sink && options.storeTo) await finishStore(sink, options.storeTo, options.onStoreWait);
     } catch (err) {
-      await sink?.abort();
       if (current !== options.base) await rm(current.path, { force: true });
       if (err instanceof NotsotufError) {
         throw new NotsotufError(err.code, err.message, {
@@ -168,23 +185,4 @@ export async function applyPatchChain(options: {
     }
   }
   return current;
-}
-
-/** Completes the gzipped copy of a verified tar and renames it into place as the release's cached archive. */
-async function finishStore(
-  sink: GzipSink,
-  archivePath: string,
-  onWait?: (ms: number) => void,
-): Promise<void> {
-  const started = performance.now();
-  try {
-    await sink.finish();
-    await rename(sink.path, archivePath);
-  } catch (err) {
-    throw wrapForeignError(err, `Storing the archive ${archivePath}`, {
-      ioMessage: `Could not store the archive ${archivePath}.`,
-      path: archivePath,
-    });
-  }
-  onWait?.(performance.now() - started);
 }

@@ -274,9 +274,7 @@ describe('docs/quickstart.md, executed', { timeout: 120_000 }, () => {
     const log = backgroundErr.join('');
     assert.match(log, /200 GET \/targets\/[0-9a-f]{64}\.my_app-1\.1\.0\.patch/);
     assert.doesNotMatch(log, /my_app-1\.1\.0\.tar\.gz/);
-    assert.deepEqual(await readdir(join(work, 'installed', 'my-app-cache', 'targets')), [
-      'my_app-1.1.0.tar.gz',
-    ]);
+    assert.deepEqual(await readdir(join(work, 'installed', 'my-app-cache', 'targets')), ['my_app-1.1.0.tar']);
 
     // With the update server down, the app still starts: the check fails, is reported, and the app goes on.
     for (const child of background) child.kill('SIGTERM');

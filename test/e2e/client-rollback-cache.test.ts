@@ -92,13 +92,13 @@ describe('the client cache after a rollback (versioned install, real entry point
       'app-1.1.0.patch',
       'app-1.2.0.patch',
     ]);
-    // The cache now holds what a later rollback or update needs: 1.2.0 (current) and 1.0.0 (kept for a rollback);
-    // the failed 1.1.0 and the patches are gone.
+    // The cache now holds what a later rollback or update needs: 1.2.0's verified tar (current) and 1.0.0's
+    // archive (kept for a rollback); the failed 1.1.0 and the patches are gone.
     const after = await readInstallState(root);
     assert.deepEqual([after?.current, after?.previous], ['1.2.0', '1.0.0']);
     assert.deepEqual((await readdir(join(cacheDir, 'targets'))).sort(), [
       'app-1.0.0.tar.gz',
-      'app-1.2.0.tar.gz',
+      'app-1.2.0.tar',
     ]);
   });
 });

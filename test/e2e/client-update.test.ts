@@ -103,8 +103,9 @@ describe('client: patch and full updates over HTTP', () => {
       [...new Set(events)],
       ['checking', 'update-available', 'patching', 'extracting', 'installing', 'done'],
     );
-    // The cache keeps only the new archive (base of the next patch); no scratch files remain.
-    assert.deepEqual(await readdir(join(cacheDir, 'targets')), ['app-1.1.0.tar.gz']);
+    // The cache keeps only the new verified tar (base of the next patch, uncompressed: the next update only hashes
+    // it); the installer's 1.0.0 archive and the patch are gone, and no scratch files remain.
+    assert.deepEqual(await readdir(join(cacheDir, 'targets')), ['app-1.1.0.tar']);
     assert.deepEqual(await readdir(join(cacheDir, 'work')), []);
 
     // Restarted on 1.1.0 with the same cache: nothing newer.

@@ -9,13 +9,11 @@ import type { ReleaseFile } from '../../core/releases.js';
 export interface RouteCostTable {
   /**
    * Applying one patch, per byte of the tar it produces, by codec: decompressing its streams, reading the base,
-   * writing the result and hashing it.
+   * writing the result and hashing it (the result is then kept as it is: nothing is stored afterwards).
    */
   readonly applyPerTarByte: Readonly<Record<string, number>>;
   /** For a codec missing from `applyPerTarByte` (the slowest known one is a safe guess). */
   readonly applyUnknownCodec: number;
-  /** Patch route only: storing the rebuilt tar in the cache as the next update's base (gzip, level 1). */
-  readonly storePerTarByte: number;
   /** Full route only: gunzipping and hashing the downloaded archive. */
   readonly unpackPerTarByte: number;
   /** Bytes per second assumed before this client has timed a download of its own. */
@@ -30,18 +28,17 @@ export interface RouteCostTable {
 /**
  * Measured with `npm run bench` (bench/e2e.mjs, results in bench/results/e2e-partial.md and
  * bench/results/patch-route-speed.md; the `big` pair: 183 MB tar, node + typescript + swc + esbuild) on a 2-core
- * AMD EPYC under heavy load (load average 7–10), Node 20: the phase times of the client's `timing` events divided by
- * the tar size, median of three runs. `apply` includes hashing the result and gzipping it into the cache on the
- * thread pool in the same pass, so `store` is only the wait after it. bsdiff4 went from 80e-9 to 55e-9 when base
- * reads stopped waiting on the thread pool and the bzip2 decoder got its lookup tables (patch-route-speed.md); the
- * notsotuf codec measured 42e-9 (40e-9 before the change, on a less loaded machine). The default rate is a modest
- * broadband line (20 Mbit/s).
+ * AMD EPYC, loaded by other jobs (load average about 2), Node 20: the phase times of the client's `timing` events
+ * divided by the tar size. bsdiff4 went from 80e-9 to 55e-9 when base reads stopped waiting on the thread pool and
+ * the bzip2 decoder got its lookup tables, and to 27e-9 when the rebuilt tar stopped being gzipped into the cache in
+ * the same pass (it is kept as a tar); the notsotuf codec from 40e-9 to 14e-9 (the same, and an apply loop that
+ * allocates nothing per instruction). Unpacking measured 10–14e-9. The default rate is a modest broadband line
+ * (20 Mbit/s).
  */
 export const DEFAULT_ROUTE_COSTS: RouteCostTable = {
-  applyPerTarByte: { bsdiff4: 55e-9, notsotuf: 40e-9 },
-  applyUnknownCodec: 55e-9,
-  storePerTarByte: 1e-9,
-  unpackPerTarByte: 9e-9,
+  applyPerTarByte: { bsdiff4: 27e-9, notsotuf: 14e-9 },
+  applyUnknownCodec: 27e-9,
+  unpackPerTarByte: 12e-9,
   defaultRate: 2.5e6,
   minSecondsSaved: 1,
 };
@@ -64,7 +61,7 @@ export interface RouteCostInput {
 }
 
 /**
- * Estimated time of the patch route (download the patches, apply each, store the result) against the full route
+ * Estimated time of the patch route (download the patches, apply each) against the full route
  * (download the archive, unpack it). Extraction and install are the same for both and left out.
  */
 export function estimateRoutes(input: RouteCostInput): RouteEstimate {
@@ -83,7 +80,6 @@ export function estimateRoutes(input: RouteCostInput): RouteEstimate {
   }
   // The last patch's result is the target's tar; the archive may sign it too.
   const finalTar = input.archive.tarSize ?? tarSize;
-  patchSeconds += finalTar * costs.storePerTarByte;
   const fullSeconds = input.archive.length / rate + finalTar * costs.unpackPerTarByte;
   return { patchSeconds, fullSeconds, rate };
 }

@@ -13,11 +13,10 @@ import { parseVersion } from '../../../src/core/version.js';
 const HASH = (n: number) => n.toString(16).padStart(64, '0');
 const MB = 1e6;
 
-/** Round numbers: 1e-8 s per tar byte to apply bsdiff4, 5e-9 notsotuf, 2e-9 to store, 1e-9 to unpack. */
+/** Round numbers: 1e-8 s per tar byte to apply bsdiff4, 5e-9 notsotuf, 1e-9 to unpack. */
 const COSTS: RouteCostTable = {
   applyPerTarByte: { bsdiff4: 1e-8, notsotuf: 5e-9 },
   applyUnknownCodec: 1e-8,
-  storePerTarByte: 2e-9,
   unpackPerTarByte: 1e-9,
   defaultRate: 1 * MB,
   minSecondsSaved: 0,
@@ -66,34 +65,34 @@ function decide(list: readonly Release[], extra: Partial<PlanInput> = {}) {
 describe('estimateRoutes: download time at the rate plus CPU time per tar byte', () => {
   const cases = [
     {
-      name: 'one bsdiff4 patch at 1 MB/s: 1 s download + 1 s apply + 0.2 s store vs 50 s + 0.1 s',
+      name: 'one bsdiff4 patch at 1 MB/s: 1 s download + 1 s apply vs 50 s + 0.1 s',
       list: releases(50 * MB, 100 * MB, [1 * MB]),
       rate: 1 * MB,
-      expected: { patchSeconds: 2.2, fullSeconds: 50.1, rate: 1 * MB },
+      expected: { patchSeconds: 2, fullSeconds: 50.1, rate: 1 * MB },
     },
     {
       name: 'the notsotuf codec costs its own rate per byte',
       list: releases(50 * MB, 100 * MB, [1 * MB], 'notsotuf'),
       rate: 1 * MB,
-      expected: { patchSeconds: 1.7, fullSeconds: 50.1, rate: 1 * MB },
+      expected: { patchSeconds: 1.5, fullSeconds: 50.1, rate: 1 * MB },
     },
     {
-      name: 'a chain pays each apply; the store and unpack once',
+      name: 'a chain pays each apply; the full route unpacks once',
       list: releases(50 * MB, 100 * MB, [1 * MB, 2 * MB]),
       rate: 1 * MB,
-      expected: { patchSeconds: 5.2, fullSeconds: 50.1, rate: 1 * MB },
+      expected: { patchSeconds: 5, fullSeconds: 50.1, rate: 1 * MB },
     },
     {
       name: 'no measured rate: the table default',
       list: releases(50 * MB, 100 * MB, [1 * MB]),
       rate: undefined,
-      expected: { patchSeconds: 2.2, fullSeconds: 50.1, rate: 1 * MB },
+      expected: { patchSeconds: 2, fullSeconds: 50.1, rate: 1 * MB },
     },
     {
       name: 'a nonsense rate (0, negative, NaN) is ignored',
       list: releases(50 * MB, 100 * MB, [1 * MB]),
       rate: Number.NaN,
-      expected: { patchSeconds: 2.2, fullSeconds: 50.1, rate: 1 * MB },
+      expected: { patchSeconds: 2, fullSeconds: 50.1, rate: 1 * MB },
     },
   ];
   for (const c of cases) {
@@ -132,7 +131,7 @@ describe('planUpdate weighs apply time against the download time saved', () => {
       expected: 'patch:1',
     },
     {
-      // patch: 1 MB / 1 GB/s + 1 s + 0.2 s = 1.2 s; full: 0.05 s + 0.1 s.
+      // patch: 1 MB / 1 GB/s + 1 s = 1.0 s; full: 0.05 s + 0.1 s.
       name: 'loopback-fast link: applying takes longer than downloading the archive → full, patch-slower',
       list: releases(50 * MB, 100 * MB, [1 * MB]),
       extra: { downloadRate: 1000 * MB },
@@ -146,14 +145,14 @@ describe('planUpdate weighs apply time against the download time saved', () => {
       expected: 'full:patch-slower',
     },
     {
-      // patch: 0.1 s + 0.5 s + 0.2 s = 0.8 s; full: 0.5 s + 0.1 s = 0.6 s → full; bsdiff4 would be 1.3 s.
-      name: 'the codec matters: notsotuf at 100 MB/s with a 10 MB patch is still slower than 50 MB',
-      list: releases(50 * MB, 100 * MB, [10 * MB], 'notsotuf'),
+      // patch: 0.2 s + 0.5 s = 0.7 s; full: 0.5 s + 0.1 s = 0.6 s → full; bsdiff4 would be 1.2 s.
+      name: 'the codec matters: notsotuf at 100 MB/s with a 20 MB patch is still slower than 50 MB',
+      list: releases(50 * MB, 100 * MB, [20 * MB], 'notsotuf'),
       extra: { downloadRate: 100 * MB },
       expected: 'full:patch-slower',
     },
     {
-      // patch: 0.01 s + 0.5 s + 0.2 s = 0.71 s; full: 1 s + 0.1 s.
+      // patch: 0.01 s + 0.5 s = 0.51 s; full: 1 s + 0.1 s.
       name: 'notsotuf at 50 MB/s: the patch wins',
       list: releases(50 * MB, 100 * MB, [0.5 * MB], 'notsotuf'),
       extra: { downloadRate: 50 * MB },
