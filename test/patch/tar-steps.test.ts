@@ -67,6 +67,43 @@ describe('planning a tar patch (decisions as data)', () => {
     assert.equal(copy.kind === 'copy' && copy.from.path, 'app/moved.bin');
   });
 
+  test('a file renamed with its version is diffed against its earlier version', () => {
+    const before = [
+      member('lib/libvips-cpp.so.8.17.2', 16_000),
+      member('lib/libvips-cpp.so.8.16.0', 9_000), // also gone, but further in size
+      member('lib/libz.so.1', 500),
+      member('lib/1.2/a.js', 3000),
+      member('doc/v8.md', 40_000), // gone, same shape, but 4× the size: not the same file
+    ];
+    const after = [
+      member('lib/libvips-cpp.so.8.17.3', 16_100),
+      member('lib/libz.so.1', 500), // kept path: its own base, never a rename
+      member('lib/1.3/a.js', 3100),
+      member('doc/v9.md', 10_000),
+      member('lib/libvips.so.8.17.3', 12_000), // another name: new
+    ];
+    const steps = planMembers(
+      before,
+      after,
+      before.map(() => undefined),
+      after.map(() => undefined),
+    );
+    assert.deepEqual(
+      steps.map((s) => [
+        s.member.path,
+        s.base?.path,
+        s.content.kind === 'diff' ? s.content.base.path : s.content.kind,
+      ]),
+      [
+        ['lib/libvips-cpp.so.8.17.3', 'lib/libvips-cpp.so.8.17.2', 'lib/libvips-cpp.so.8.17.2'],
+        ['lib/libz.so.1', 'lib/libz.so.1', 'lib/libz.so.1'],
+        ['lib/1.3/a.js', 'lib/1.2/a.js', 'lib/1.2/a.js'],
+        ['doc/v9.md', undefined, 'insert'],
+        ['lib/libvips.so.8.17.3', undefined, 'insert'],
+      ],
+    );
+  });
+
   test('unchanged content at the same path is a copy of itself', () => {
     const steps = planMembers(oldMembers.slice(0, 2), newMembers.slice(1, 2), [undefined, 'h'], ['h']);
     assert.equal(steps[0]!.content.kind, 'copy');
