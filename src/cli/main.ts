@@ -12,7 +12,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${packageVersion()}\n`);
     return EXIT.OK;
   }
-  const program = buildProgram();
+  const program = await buildProgram(argv.slice(2));
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   try {

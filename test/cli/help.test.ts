@@ -140,3 +140,35 @@ describe('notsotuf --version and usage errors', { concurrency: 4, timeout: 150_0
     assertExit(r, 64);
   });
 });
+
+describe('lazy command groups', () => {
+  test('commandWord skips global options and their values', async () => {
+    const { commandWord } = await import('../../src/cli/program.js');
+    assert.equal(commandWord(['--json', '--config', 'x.json', 'patch', 'apply']), 'patch');
+    assert.equal(commandWord(['--keys-dir', 'k', '--keys-dir=j', '--debug', 'status']), 'status');
+    assert.equal(commandWord(['--passphrase-file', 'p']), undefined);
+    assert.equal(commandWord([]), undefined);
+  });
+
+  test('a run defines only its command group; help and unknown words define all of them', async () => {
+    const { buildProgram } = await import('../../src/cli/program.js');
+    const names = async (args: string[]) => (await buildProgram(args)).commands.map((c) => c.name());
+    assert.deepEqual(await names(['--json', 'patch', 'apply', 'a', 'b', 'c']), ['patch']);
+    assert.deepEqual(await names(['status']), ['refresh', 'status', 'verify', 'sign']);
+    const all = await names(['--help']);
+    assert.deepEqual(await names(['no-such-command']), all);
+    for (const name of [
+      'init',
+      'keys',
+      'threshold',
+      'release',
+      'patch',
+      'publish',
+      'pull',
+      'serve',
+      'client',
+      'install',
+    ])
+      assert.ok(all.includes(name), name);
+  });
+});
