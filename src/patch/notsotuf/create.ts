@@ -192,7 +192,7 @@ async function compressStreams(
     const plainBytes = w.diffPlain?.view();
     let plain: Promise<Compressed> | undefined;
     if (plainBytes && plainBytes.length <= SMALL_STREAM) {
-      const c = new StreamCompressor(lzma, 9);
+      const c = new StreamCompressor(lzma, 9, undefined, true);
       c.push(plainBytes);
       plain = c.finish();
     } else if (plainBytes && plainBytes.length >= PLAIN_MIN_DIFF_PER_OP * opsLength) {

@@ -24,8 +24,10 @@ export interface Compressed {
 /**
  * One compressed stream of a patch, fed while the patch is planned. Once it passes 1 MiB it goes to liblzma,
  * which compresses on its own thread alongside the matcher; a smaller stream is held and, at the end, compressed
- * with every coder, keeping the smallest. LZMA wins on every large stream of the benchmark pairs at a fraction of
- * brotli 11's time (numbers: docs/patch-formats.md, measurements). Without liblzma: brotli and bzip2, the smaller.
+ * with liblzma and brotli (and bzip2 when asked), keeping the smallest. LZMA wins on every large stream of the
+ * benchmark pairs at a fraction of brotli 11's time (numbers: docs/patch-formats.md, measurements). bzip2 won no
+ * small stream of the nine corpus pairs but the plain diff form, and it runs here on the main thread (1.4 s of a
+ * 7 s create on `lcss`), so only that stream asks for it. Without liblzma: brotli and bzip2, the smaller.
  */
 export class StreamCompressor {
   private held: Uint8Array[] = [];
@@ -35,11 +37,13 @@ export class StreamCompressor {
   /**
    * @param lzma liblzma, or undefined when it is not available
    * @param literal LZMA's literal model for this stream's kind of data
+   * @param withBzip2 also try bzip2 on a small stream (always without liblzma)
    */
   constructor(
     private readonly lzma: LzmaNative | undefined,
     private readonly brotliQuality: number,
     private readonly literal: LzmaLiteralModel = DEFAULT_LITERAL_MODEL,
+    private readonly withBzip2 = false,
   ) {}
 
   /** Takes `chunk`, which the caller must not change afterwards. */
@@ -70,7 +74,8 @@ export class StreamCompressor {
     // liblzma and brotli run on their own threads while bzip2 runs here: all at once.
     const quality = bytes.length > BROTLI_Q11_LIMIT ? Math.min(this.brotliQuality, 10) : this.brotliQuality;
     const viaBrotli = compressBrotli(bytes, quality);
-    const candidates: Compressed[] = [{ data: bzip2Compress(bytes), method: METHOD_BZIP2 }];
+    const candidates: Compressed[] = [];
+    if (this.withBzip2 || !this.lzma) candidates.push({ data: bzip2Compress(bytes), method: METHOD_BZIP2 });
     candidates.push({ data: await viaBrotli, method: METHOD_BROTLI });
     if (viaLzma) candidates.push({ data: await viaLzma, method: METHOD_LZMA });
     return candidates.reduce((best, c) => (c.data.length < best.data.length ? c : best));
