@@ -14,6 +14,7 @@ import { gunzipToFile } from '../../src/archive/gunzip-file.js';
 import { AutoUpdater, type AutoUpdaterEventMap, type AutoUpdaterOptions } from '../../src/client/index.js';
 import { versionedStrategy } from '../../src/install/index.js';
 import { readInstallState } from '../../src/install/versioned/index.js';
+import { rolloutWaves } from '../../src/repo/rollout-schedule.js';
 import { serveDirectory } from '../../src/server/static-server.js';
 import {
   appFiles,
@@ -26,7 +27,7 @@ import {
   versionedScriptApp,
 } from '../helpers/client-fixtures.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { makeTempDir, snapshotTree } from '../helpers/repo-fixtures.js';
+import { makeTempDir, snapshotTree, writeBundle } from '../helpers/repo-fixtures.js';
 
 type Name = keyof AutoUpdaterEventMap;
 
@@ -116,6 +117,33 @@ describe('AutoUpdater over HTTP', () => {
     const client = clientFor(repo, { currentVersion: version, ...dirs });
     return new AutoUpdater({ client, autoInstall: false, ...options });
   }
+
+  it('update-not-available passes on what a rollout holds back from this install', async () => {
+    const own = await servedRepo(join(work, 'withheld'), [{ version: '1.0.0', files: appFiles('1.0.0') }]);
+    try {
+      // 1.1.0's rollout starts tomorrow: today it is offered to nobody, and every install is told so.
+      const bundleDir = await writeBundle(join(work, 'withheld', 'bundle-1.1.0'), appFiles('1.1.0'));
+      await (await own.repo.open()).addRelease({
+        bundleDir,
+        version: '1.1.0',
+        rollout: rolloutWaves(50, [], new Date(Date.now() + 24 * 3600_000)),
+      });
+      const dirs = await installed(own, '1.0.0');
+      const updater = updaterFor(own, dirs, '1.0.0', { interval: 60_000 });
+      const events = recorder(updater);
+      const none = events.next('update-not-available');
+      assert.deepEqual(await updater.checkNow(), { kind: 'no-update' });
+      const event = await none;
+      assert.equal(event.currentVersion, '1.0.0');
+      assert.deepEqual(
+        event.withheld.map((w) => [w.version, w.reason]),
+        [['1.1.0', 'rollout']],
+      );
+      updater.stop();
+    } finally {
+      await own.close();
+    }
+  });
 
   it('checks periodically, finds a release published meanwhile, downloads it and stops checking', async () => {
     const own = await servedRepo(join(work, 'periodic'), [{ version: '1.0.0', files: appFiles('1.0.0') }]);

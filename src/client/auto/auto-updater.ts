@@ -9,7 +9,7 @@ import { NotsotufError } from '../../core/errors.js';
 import { wrapForeignError } from '../../core/foreign-error.js';
 import type { InPlaceOptions } from '../../install/index.js';
 import type { Client } from '../client.js';
-import { TypedEvents } from '../events.js';
+import { type ClientEventMap, TypedEvents } from '../events.js';
 import type { UpdateInfo } from '../update-info.js';
 import type {
   AutoCheckResult,
@@ -205,11 +205,16 @@ export class AutoUpdater extends TypedEvents<AutoUpdaterEventMap> {
     this.emit('checking', { currentVersion });
     let checked = started;
     try {
-      const info = await this.client.checkForUpdates({ signal });
+      // The client's own event carries what a rollout holds back (withheld); passed on as it is.
+      let none: ClientEventMap['update-not-available'] = { currentVersion, withheld: [] };
+      const unsubscribe = this.client.on('update-not-available', (e) => {
+        none = e;
+      });
+      const info = await this.client.checkForUpdates({ signal }).finally(unsubscribe);
       checked = recordCheckResult(started, { kind: info ? 'update' : 'no-update' });
       await this.#saveState(checked);
       if (!info) {
-        this.emit('update-not-available', { currentVersion });
+        this.emit('update-not-available', none);
         return { kind: 'no-update' };
       }
       this.emit('update-available', info);

@@ -2,7 +2,7 @@
 import type { NotsotufError } from '../../core/errors.js';
 import type { RestartCommand } from '../../install/index.js';
 import type { DownloadedUpdate } from '../client.js';
-import type { DownloadProgressEvent } from '../events.js';
+import type { ClientEventMap, DownloadProgressEvent } from '../events.js';
 import type { UpdateInfo } from '../update-info.js';
 import type { PreparedUpdate } from './pending-install.js';
 import type { CheckDelay, FailureClass } from './schedule.js';
@@ -38,7 +38,8 @@ export interface AutoUpdaterEventMap {
   'check-scheduled': { readonly at: number; readonly delayMs: number; readonly reason: CheckDelay['reason'] };
   checking: { readonly currentVersion: string };
   'update-available': UpdateInfo;
-  'update-not-available': { readonly currentVersion: string };
+  /** As the client's: the installed version, and the releases a rollout or halt holds back from this install. */
+  'update-not-available': ClientEventMap['update-not-available'];
   /** Forwarded from the client. */
   'download-progress': DownloadProgressEvent;
   'update-downloaded': UpdateDownloadedEvent;
