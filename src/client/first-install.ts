@@ -29,14 +29,14 @@ import {
   writeEntryPoint,
 } from '../install/index.js';
 import type { ResilientFetcher } from '../transport/index.js';
-import { writeFileAtomic } from '../util/durable-fs.js';
+import { renameRetrying, writeFileAtomic } from '../util/durable-fs.js';
 import { acquireLock } from '../util/lock-file.js';
 import { CacheDir } from './cache-dir.js';
 import { ClientEvents } from './events.js';
 import { type ClientOptions, DEFAULT_CLIENT_OPTIONS, type Mirror } from './options.js';
 import { type InstallableRelease, selectFirstRelease } from './plan/select-first-release.js';
 import { ProgressMeter } from './progress-meter.js';
-import { unpackArchive, type VerifiedTar } from './rebuild.js';
+import { inspectCachedTar, unpackArchive, type VerifiedTar } from './rebuild.js';
 import { fetcherFor, mirrorsOf, readTrustedRoot } from './repository-access.js';
 import { parseTrustedRoot } from './root-chain.js';
 import { refreshTrustedMetadata, type TrustedMetadata } from './trusted-metadata.js';
@@ -207,6 +207,7 @@ export class FirstInstaller extends ClientEvents {
       });
       const tar = await this.#downloadVerified(meta, fetcher, release, signal);
       await this.#extractAndInstall(tar, release.version.raw, signal);
+      await this.#keepBase(tar, release);
       await this.#cache.clearWork().catch(() => undefined);
       return release;
     } finally {
@@ -224,6 +225,13 @@ export class FirstInstaller extends ClientEvents {
   ): Promise<VerifiedTar> {
     const { archive } = release;
     this.#step(3, `Download and verify ${archive.name} (${release.version.raw})`);
+    // A tar an earlier install or update kept in this cache, when it matches the signed tar hash.
+    const kept = await this.#cache.findBaseTar(this.#options.appName, release.version);
+    if (kept && archive.tarSize !== undefined && archive.tarHash !== undefined) {
+      const facts = { tarSize: archive.tarSize, tarHash: archive.tarHash };
+      const inspected = await inspectCachedTar(kept, facts, signal);
+      if (inspected.state === 'verified' && inspected.tar) return inspected.tar;
+    }
     const archivePath = this.#cache.targetPath(archive.name);
     if (!(await meta.findCachedTarget(archive.name, archivePath))) {
       const meter = new ProgressMeter(archive.length);
@@ -243,6 +251,23 @@ export class FirstInstaller extends ClientEvents {
     this.emit('verifying', { name: archive.name });
     const maxTar = this.#options.maxUnsignedTarSize ?? DEFAULT_CLIENT_OPTIONS.maxUnsignedTarSize;
     return unpackArchive(archivePath, archive, join(this.#cache.workDir, 'first.tar'), maxTar, signal);
+  }
+
+  /**
+   * Keeps the verified tar as the base of the first patch update, in place of the archive, as an update does
+   * (CacheDir.baseTarPath). The version is installed by now: a failure here only warns (the first update then
+   * downloads the full archive).
+   */
+  async #keepBase(tar: VerifiedTar, release: InstallableRelease): Promise<void> {
+    try {
+      await renameRetrying(tar.path, this.#cache.baseTarPath(this.#options.appName, release.version));
+      await rm(this.#cache.targetPath(release.archive.name), { force: true });
+    } catch (err) {
+      this.emit('warning', {
+        message: 'Could not keep the verified tar for the first patch update.',
+        cause: err,
+      });
+    }
   }
 
   /** Steps 4 and 5: extract the tar into a staging tree and install it as the first version. */

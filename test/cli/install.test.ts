@@ -125,13 +125,15 @@ describe('notsotuf install (real processes, HTTP on 127.0.0.1)', { timeout: 300_
     assert.equal(out.downloadedBytes, out.archive.length);
     assert.equal(out.updateCommand[0], 'notsotuf');
 
-    // The layout: install.json selects 1.0.0, the trusted root is the one given, the archive is cached for patches.
+    // The layout: install.json selects 1.0.0, the trusted root is the one given, the tar is cached for patches.
     const state = await readInstallState(root);
     assert.equal(state?.current, '1.0.0');
     assert.equal(state?.entry, 'app.mjs');
     assert.equal(state?.previous, null);
     assert.deepEqual(await readFile(out.trustedRoot), await readFile(served.trustedRoot));
-    assert.ok(await exists(join(root, 'cache', 'targets', 'app-1.0.0.tar.gz')));
+    // The verified tar is kept (not the archive): the first update patches from it without decompressing.
+    assert.ok(await exists(join(root, 'cache', 'targets', 'app-1.0.0.tar')));
+    assert.ok(!(await exists(join(root, 'cache', 'targets', 'app-1.0.0.tar.gz'))));
     assert.match(await readFile(out.entryPoint, 'utf8'), /'--max-launches' '2'/);
 
     const first = start(out.entryPoint, ['--exit=0']);

@@ -46,7 +46,7 @@ describe('FirstInstaller (HTTP on 127.0.0.1)', { timeout: 120_000 }, () => {
     };
   }
 
-  test('announces six steps in order, then done; a second install reuses the verified archive of the cache', async () => {
+  test('announces six steps in order, then done; a second install reuses the verified tar of the cache', async () => {
     const cacheDir = join(fresh(), 'shared-cache');
     const installer = new FirstInstaller(options(fresh(), { cacheDir }));
     const seen: string[] = [];
@@ -70,7 +70,7 @@ describe('FirstInstaller (HTTP on 127.0.0.1)', { timeout: 120_000 }, () => {
     assert.equal((await readInstallState(result.installRoot))?.current, '1.1.0');
 
     const again = await new FirstInstaller(options(fresh(), { cacheDir })).install();
-    assert.equal(again.downloadedBytes, 0, 'the cached archive was verified and used');
+    assert.equal(again.downloadedBytes, 0, 'the cached tar was verified and used');
     assert.equal((await readInstallState(again.installRoot))?.current, '1.1.0');
   });
 

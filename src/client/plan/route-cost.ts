@@ -26,18 +26,18 @@ export interface RouteCostTable {
 }
 
 /**
- * Measured with `npm run bench` (bench/e2e.mjs, results in bench/results/e2e-partial.md and
+ * Measured with `npm run bench` (bench/e2e.mjs, results in bench/results/latest.md and
  * bench/results/patch-route-speed.md; the `big` pair: 183 MB tar, node + typescript + swc + esbuild) on a 2-core
  * AMD EPYC, loaded by other jobs (load average about 2), Node 20: the phase times of the client's `timing` events
  * divided by the tar size. bsdiff4 went from 80e-9 to 55e-9 when base reads stopped waiting on the thread pool and
- * the bzip2 decoder got its lookup tables, and to 27e-9 when the rebuilt tar stopped being gzipped into the cache in
- * the same pass (it is kept as a tar); the notsotuf codec from 40e-9 to 14e-9 (the same, and an apply loop that
- * allocates nothing per instruction). Unpacking measured 10–14e-9. The default rate is a modest broadband line
+ * the bzip2 decoder got its lookup tables, and to 27–32e-9 when the rebuilt tar stopped being gzipped into the cache
+ * in the same pass (it is kept as a tar); the notsotuf codec from 40e-9 to 13–14e-9 (the same, and an apply loop
+ * that allocates nothing per instruction). Unpacking measured 10–14e-9. The default rate is a modest broadband line
  * (20 Mbit/s).
  */
 export const DEFAULT_ROUTE_COSTS: RouteCostTable = {
-  applyPerTarByte: { bsdiff4: 27e-9, notsotuf: 14e-9 },
-  applyUnknownCodec: 27e-9,
+  applyPerTarByte: { bsdiff4: 30e-9, notsotuf: 14e-9 },
+  applyUnknownCodec: 30e-9,
   unpackPerTarByte: 12e-9,
   defaultRate: 2.5e6,
   minSecondsSaved: 1,
