@@ -234,6 +234,12 @@ describe('notsotuf client check|update (real processes, HTTP on 127.0.0.1)', { t
     assert.match(error.hint ?? '', /final, rc, beta, alpha/);
     usage(await run(args('check', dirs, ['--header', 'NoColon'])), '--header NoColon');
     usage(await run(args('check', dirs, ['--stall-timeout', 'abc'])), '--stall-timeout abc');
+    // Only a versioned install root says which version runs; an in-place install needs --current-version.
+    const withVersion = args('check', dirs);
+    const at = withVersion.indexOf('--current-version');
+    const noVersion = await run([...withVersion.slice(0, at), ...withVersion.slice(at + 2)]);
+    usage(noVersion, 'client check of an in-place install without --current-version');
+    assert.match(noVersion.stderr, /--current-version is required/);
     assert.equal(served.server.requests.length, first, 'nothing was requested');
 
     const all = args('check', dirs);

@@ -6,6 +6,7 @@ import type { UpdateInfo } from '../../client/update-info.js';
 import { NotsotufError } from '../../core/errors.js';
 import { collect, outputOf } from '../context.js';
 import { formatBytes, printResult } from '../render.js';
+import { usageError } from '../usage-error.js';
 import {
   addAppOption,
   addRepositoryOptions,
@@ -15,7 +16,8 @@ import {
 } from './client-flags.js';
 
 interface ClientFlags extends RepositoryFlags {
-  currentVersion: string;
+  /** Optional for a versioned install root: its install.json says which version runs. */
+  currentVersion?: string;
   installDir: string;
   cacheDir: string;
   patch: boolean;
@@ -43,6 +45,7 @@ async function clientFrom(flags: ClientFlags): Promise<{ client: Client; layout:
     ]);
   // INSTALL_FAILED for a damaged install.json, or a versioned root that lost it: never install in place there.
   const layout = await detectInstallLayout(flags.installDir);
+  let currentVersion = flags.currentVersion;
   if (layout.kind === 'versioned') {
     const inPlaceOnly = [flags.purge ? '--purge' : '', flags.exclude?.length ? '--exclude' : ''].filter(
       Boolean,
@@ -61,22 +64,30 @@ async function clientFrom(flags: ClientFlags): Promise<{ client: Client; layout:
       );
     }
     const selected = layout.state.current;
-    if (compareVersions(parseVersion(flags.currentVersion), parseVersion(selected)) !== 0) {
+    currentVersion ??= selected;
+    if (compareVersions(parseVersion(currentVersion), parseVersion(selected)) !== 0) {
       throw new NotsotufError(
         'INVALID_ARGUMENT',
-        `--current-version ${flags.currentVersion} is not the version that ${join(flags.installDir, 'install.json')} ` +
+        `--current-version ${currentVersion} is not the version that ${join(flags.installDir, 'install.json')} ` +
           `selects (${selected}).`,
         {
           path: flags.installDir,
-          details: { currentVersion: flags.currentVersion, selected },
-          hint: `Pass --current-version ${selected}: the entry point starts that version (after a rollback, the previous one).`,
+          details: { currentVersion, selected },
+          hint: `Pass --current-version ${selected}, or leave it out: the entry point starts that version (after a rollback, the previous one).`,
         },
       );
     }
   }
+  if (currentVersion === undefined) {
+    // As commander's own missing options: a usage error (exit 64), found before any request.
+    throw usageError(
+      `--current-version is required: ${flags.installDir} is not a versioned install root, so it does not say which version is installed.`,
+      'Pass --current-version with the installed version.',
+    );
+  }
   const client = new Client({
     ...repository,
-    currentVersion: flags.currentVersion,
+    currentVersion,
     installDir: flags.installDir,
     cacheDir: flags.cacheDir,
     allowPatches: flags.patch,
@@ -127,7 +138,10 @@ export function describeWithheld(w: WithheldRelease): string {
 function addClientOptions(command: Command): Command {
   return addRepositoryOptions(
     addAppOption(command)
-      .requiredOption('--current-version <v>', 'the installed version')
+      .option(
+        '--current-version <v>',
+        'the installed version (default for a versioned install root: the one it runs)',
+      )
       .requiredOption('--install-dir <dir>', 'where the app is installed')
       .requiredOption('--cache-dir <dir>', 'the client cache (metadata, archives, partial downloads)'),
   )
@@ -163,7 +177,7 @@ function registerCheck(client: Command): void {
       info
         ? describe(info)
         : [
-            `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
+            `no update: ${c.currentVersion.raw} is the newest in channel ${flags.channel}`,
             ...withheld.map(describeWithheld),
           ].join('\n'),
     );
@@ -208,7 +222,7 @@ function registerUpdate(client: Command): void {
               ? layout === 'versioned'
                 ? `installed ${result.version} into ${join(flags.installDir, 'versions', result.version)} (versioned install, on trial until it confirms; ${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
                 : `installed ${result.version} into ${flags.installDir} (${result.download.method}, ${formatBytes(result.download.bytes)} downloaded)`
-              : `no update: ${flags.currentVersion} is the newest in channel ${flags.channel}`,
+              : `no update: ${c.currentVersion.raw} is the newest in channel ${flags.channel}`,
       );
     });
 }

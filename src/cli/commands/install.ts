@@ -38,8 +38,7 @@ function updateArgs(flags: InstallFlags, r: FirstInstallResult): string[] {
     'update',
     '--app',
     flags.app,
-    '--current-version',
-    r.version,
+    // No --current-version: the root's install.json says which version runs, also after a rollback.
     '--install-dir',
     r.installRoot,
     '--cache-dir',
