@@ -62,7 +62,7 @@ export interface OperationOptions {
 /** What `downloadUpdate` leaves for `installUpdate`. */
 interface Downloaded {
   release: Release;
-  archivePath: string;
+  /** The verified tar, kept in the cache (its path is also `result.archivePath`). */
   tar: VerifiedTar;
   result: DownloadedUpdate;
 }
@@ -168,7 +168,7 @@ export class Client extends ClientEvents {
         const { plan, baseTar } = await this.#planAgain(meta, checked.plan, signal);
         const meter = new ProgressMeter(plan.method.bytes);
         reportProgress(this.#ctx, fetcher, meter, options.onProgress);
-        const { tar, archivePath, fellBack } = await downloadAlongRoute(this.#ctx, {
+        const { tar, fellBack } = await downloadAlongRoute(this.#ctx, {
           meta,
           plan,
           baseTar,
@@ -177,12 +177,12 @@ export class Client extends ClientEvents {
         });
         const result: DownloadedUpdate = {
           version: plan.release.version.raw,
-          archivePath,
+          archivePath: tar.path,
           method: fellBack || plan.method.kind === 'full' ? 'full' : 'patch',
           fellBack,
           bytes: meter.bytes,
         };
-        this.#downloaded = { release: plan.release, archivePath, tar, result };
+        this.#downloaded = { release: plan.release, tar, result };
         return result;
       } finally {
         fetcher.onProgress = undefined;
@@ -214,7 +214,7 @@ export class Client extends ClientEvents {
       // A handover keeps the staging tree: the helper copies from it after the app quits.
       // Past the point of no return: cache housekeeping is best effort.
       if (outcome.kind === 'installed') {
-        await tidyCacheAfterInstall(this.#ctx, this.#installed, downloaded.archivePath);
+        await tidyCacheAfterInstall(this.#ctx, this.#installed, downloaded.tar.path);
       }
       this.#checked = undefined;
       this.#downloaded = undefined;

@@ -47,8 +47,6 @@ export interface RouteOptions {
 export interface RoutedDownload {
   /** The verified tar, kept in the cache as the next patch update's base (CacheDir.baseTarPath). */
   readonly tar: VerifiedTar;
-  /** Where that tar is: `tar.path`. */
-  readonly archivePath: string;
   /** The patch route failed and the full archive was downloaded instead. */
   readonly fellBack: boolean;
 }
@@ -98,7 +96,7 @@ async function keepTar(
       path: kept,
     });
   }
-  return { tar: { ...tar, path: kept }, archivePath: kept, fellBack };
+  return { tar: { ...tar, path: kept }, fellBack };
 }
 
 /**

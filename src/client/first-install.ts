@@ -225,13 +225,11 @@ export class FirstInstaller extends ClientEvents {
   ): Promise<VerifiedTar> {
     const { archive } = release;
     this.#step(3, `Download and verify ${archive.name} (${release.version.raw})`);
-    // A tar an earlier install or update kept in this cache, when it matches the signed tar hash.
+    // A tar an earlier install or update kept in this cache, when it matches the signed tar hash (without one it
+    // is only `unverifiable`, and not used).
     const kept = await this.#cache.findBaseTar(this.#options.appName, release.version);
-    if (kept && archive.tarSize !== undefined && archive.tarHash !== undefined) {
-      const facts = { tarSize: archive.tarSize, tarHash: archive.tarHash };
-      const inspected = await inspectCachedTar(kept, facts, signal);
-      if (inspected.state === 'verified' && inspected.tar) return inspected.tar;
-    }
+    const inspected = kept === undefined ? undefined : await inspectCachedTar(kept, archive, signal);
+    if (inspected?.state === 'verified' && inspected.tar) return inspected.tar;
     const archivePath = this.#cache.targetPath(archive.name);
     if (!(await meta.findCachedTarget(archive.name, archivePath))) {
       const meter = new ProgressMeter(archive.length);

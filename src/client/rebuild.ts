@@ -19,6 +19,16 @@ export interface VerifiedTar {
   readonly sha256: string;
 }
 
+/** Whether `tar` has the size and sha256 the metadata signs for it (false when no tar hash is signed). */
+function matchesSignedTar(
+  tar: { readonly size: number; readonly sha256: string },
+  signed: { readonly tarSize?: number; readonly tarHash?: string },
+): boolean {
+  return (
+    signed.tarHash !== undefined && tar.size === signed.tarSize && digestsEqual(tar.sha256, signed.tarHash)
+  );
+}
+
 /**
  * Checks the cached archive of the installed version against the signed metadata: the published `.tar.gz` bytes,
  * or (for an archive rebuilt from patches) the signed tar inside. Returns the state and, unless it is `missing` or
@@ -65,7 +75,7 @@ export async function inspectCachedArchive(
     digestsEqual(tar.input.sha256, facts.archive.sha256);
   const verified: VerifiedTar = { path: tarPath, size: tar.size, sha256: tar.sha256 };
   if (facts.tarHash !== undefined) {
-    const ok = tar.size === facts.tarSize && digestsEqual(tar.sha256, facts.tarHash);
+    const ok = matchesSignedTar(tar, facts);
     if (!ok) await rm(tarPath, { force: true });
     return ok ? { state: 'verified', tar: verified } : { state: 'mismatch' };
   }
@@ -98,8 +108,7 @@ export async function inspectCachedTar(
   }
   const verified: VerifiedTar = { path: tarPath, ...tar };
   if (facts.tarHash === undefined) return { state: 'unverifiable', tar: verified };
-  const ok = tar.size === facts.tarSize && digestsEqual(tar.sha256, facts.tarHash);
-  return ok ? { state: 'verified', tar: verified } : { state: 'mismatch' };
+  return matchesSignedTar(tar, facts) ? { state: 'verified', tar: verified } : { state: 'mismatch' };
 }
 
 async function unreadable(path: string): Promise<boolean> {
@@ -121,10 +130,7 @@ export async function unpackArchive(
     maxSize: archive.tarSize ?? maxTarSize,
     ...(signal ? { signal } : {}),
   });
-  if (
-    archive.tarHash !== undefined &&
-    (tar.size !== archive.tarSize || !digestsEqual(tar.sha256, archive.tarHash))
-  ) {
+  if (archive.tarHash !== undefined && !matchesSignedTar(tar, archive)) {
     await rm(tarPath, { force: true });
     throw new NotsotufError(
       'TARGET_FILE_MISMATCH',
