@@ -98,7 +98,7 @@ export async function applyBsdiff4(options: ApplyPatchOptions): Promise<{ size: 
     const triple = new Uint8Array(CONTROL_SIZE);
     // Controls are many and their add regions short and near each other (native code): one read syscall per
     // control would dominate, as it did for the notsotuf codec before it read through this cache.
-    const oldBlocks = new BlockCache(old, oldSize);
+    const oldBlocks = new BlockCache(old, oldPath, oldSize);
     let newPos = 0;
     let oldPos = 0;
     let controls = 0;

@@ -2,8 +2,34 @@
  * Small positional-I/O helpers for streaming patch application: nothing here reads a whole file, and every
  * fs failure becomes IO_ERROR naming the file.
  */
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { patchIoError } from './patch-errors.js';
+
+/**
+ * Fills `buf[0..length)` from file offset `position` with synchronous positional reads, stopping early only at
+ * the end of the file; returns the bytes read (the caller decides what a short read means).
+ */
+export function readFullySync(
+  fd: number,
+  path: string,
+  buf: Uint8Array,
+  length: number,
+  position: number,
+): number {
+  let done = 0;
+  while (done < length) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, done, length - done, position + done);
+    } catch (err) {
+      throw patchIoError('read', path, err);
+    }
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
 
 /**
  * Reads chunks of `[start, end)` of an open file with positional reads. One buffer is reused: each chunk is only

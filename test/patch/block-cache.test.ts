@@ -23,7 +23,7 @@ test('block cache: every read returns the file bytes, through evictions and bloc
   await writeFile(path, data);
   const fh = await open(path, 'r');
   try {
-    const cache = new BlockCache(fh, data.length);
+    const cache = new BlockCache(fh, path, data.length);
     const into = Buffer.alloc(70_000);
     fc.assert(
       fc.property(

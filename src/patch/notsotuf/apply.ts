@@ -170,7 +170,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     const diff = new DiffReader(diffRuns, diffBytes);
     const writer = new PieceWriter(out, options.onOutput);
     const oldBuf = Buffer.allocUnsafe(PIECE);
-    const oldBlocks = new BlockCache(oldFh, header.oldSize);
+    const oldBlocks = new BlockCache(oldFh, oldPath, header.oldSize);
     let outPos = 0;
     let oldPos = 0;
     let lastReport = 0;

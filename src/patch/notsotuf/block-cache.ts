@@ -1,5 +1,5 @@
-import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { readFullySync } from '../file-io.js';
 import { copyBytes } from './copy-bytes.js';
 import { invalidPatch } from './format.js';
 
@@ -37,6 +37,7 @@ export class BlockCache {
 
   constructor(
     fh: FileHandle,
+    private readonly path: string,
     private readonly size: number,
   ) {
     this.fd = fh.fd;
@@ -64,12 +65,8 @@ export class BlockCache {
     const buffer = this.buffers[slot];
     const start = index * BLOCK;
     const length = Math.min(BLOCK, this.size - start);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, buffer, done, length - done, start + done);
-      if (n === 0) throw invalidPatch('the base file changed while the patch was applied');
-      done += n;
-    }
+    if (readFullySync(this.fd, this.path, buffer, length, start) < length)
+      throw invalidPatch('the base file changed while the patch was applied');
     this.owner[slot] = index;
     this.referenced[slot] = 1;
     this.slotOf.set(index, slot);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readSync } from 'node:fs';
+import { readFullySync } from '../file-io.js';
 import { patchIoError } from '../patch-errors.js';
 import type { OpenInput } from './match-protocol.js';
 import type { ByteSource } from './tar-index.js';
@@ -30,18 +30,8 @@ export class FileSlices implements ByteSource {
       this.buffer = new Uint8Array(length);
     }
     const out = this.buffer.subarray(0, length);
-    let done = 0;
-    while (done < length) {
-      let n: number;
-      try {
-        n = readSync(this.file.fd, out, done, length - done, start + done);
-      } catch (err) {
-        throw patchIoError('read', this.file.path, err);
-      }
-      if (n === 0)
-        throw patchIoError('read', this.file.path, new Error('file ended early (changed while reading?)'));
-      done += n;
-    }
+    if (readFullySync(this.file.fd, this.file.path, out, length, start) < length)
+      throw patchIoError('read', this.file.path, new Error('file ended early (changed while reading?)'));
     return out;
   }
 
