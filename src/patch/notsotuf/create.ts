@@ -156,15 +156,23 @@ async function compressStreams(
   const total = inputs.neu.size;
   const abortCheck = () => checkAborted(signal, 'Creating the patch was aborted.');
   const lzma = await loadLzmaNative();
-  // Streams compress while the plan is made (liblzma on its own thread), each with the brotli quality that
-  // suits it when it is small or liblzma is missing: 11 for ops, runs and extra, 9 for the diff bytes.
+  // Streams compress while the plan is made (liblzma on its own thread), each also trying brotli as its
+  // policy says (stream-compressor.ts): 11 for ops, runs and extra when small, 9 for the diff bytes.
   const compressors = {
-    ops: new StreamCompressor(lzma, 11),
+    ops: new StreamCompressor(lzma, { brotliQuality: 11, largeBrotli: 'always' }),
     // Diff runs and bytes have no alignment, so no position context (pb 0); the runs' varints are best
     // predicted by the whole previous byte (lc 4). Measured on the 183 MB pair: −17 KB and −12 KB.
-    diffRuns: new StreamCompressor(lzma, 11, { lc: 4, pb: 0 }),
-    diffBytes: new StreamCompressor(lzma, 9, { lc: 3, pb: 0 }),
-    extra: new StreamCompressor(lzma, 11),
+    diffRuns: new StreamCompressor(lzma, {
+      brotliQuality: 11,
+      largeBrotli: 'never',
+      literal: { lc: 4, pb: 0 },
+    }),
+    diffBytes: new StreamCompressor(lzma, {
+      brotliQuality: 9,
+      largeBrotli: 'never',
+      literal: { lc: 3, pb: 0 },
+    }),
+    extra: new StreamCompressor(lzma, { brotliQuality: 11, largeBrotli: 'text' }),
   };
   const all = Object.values(compressors);
   let opsLength = 0;
@@ -189,16 +197,19 @@ async function compressStreams(
     }
     // The plain form is for bzip2's block sorting (LZMA on large plain diffs is slow and never won); a small one
     // tries every coder, like any small stream. A large one is tried only when it can win (PLAIN_MIN_DIFF_PER_OP).
+    // The streams finish on their own threads while a large plain form's bzip2 runs here.
+    const finishing = Promise.all(all.map((c) => c.finish()));
+    finishing.catch(() => undefined); // awaited below; if bzip2 throws first, the catch below destroys them
     const plainBytes = w.diffPlain?.view();
     let plain: Promise<Compressed> | undefined;
     if (plainBytes && plainBytes.length <= SMALL_STREAM) {
-      const c = new StreamCompressor(lzma, 9, undefined, true);
+      const c = new StreamCompressor(lzma, { brotliQuality: 9, largeBrotli: 'never', withBzip2: true });
       c.push(plainBytes);
       plain = c.finish();
     } else if (plainBytes && plainBytes.length >= PLAIN_MIN_DIFF_PER_OP * opsLength) {
       plain = Promise.resolve({ data: bzip2Compress(plainBytes), method: METHOD_BZIP2 });
     }
-    const [ops, runs, bytes, extra] = await Promise.all(all.map((c) => c.finish()));
+    const [ops, runs, bytes, extra] = await finishing;
     const plainResult = await plain;
     abortCheck();
     // The plain diff form when it is smaller (see format.ts); its runs stream is then empty.

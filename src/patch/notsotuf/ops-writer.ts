@@ -9,12 +9,12 @@ const ZERO_RUN_FOR_COPY = 4096;
 const PLAIN_DIFF_LIMIT = 16 << 20;
 
 /** Bytes a stream gathers before they go to its sink (compressing while the plan goes on). */
-const SINK_CHUNK = 1 << 20;
+const SINK_CHUNK = 1 << 16;
 
 /** Takes a finished chunk of a stream; the chunk is not touched again by its producer. */
 export type ChunkSink = (chunk: Uint8Array) => void;
 
-/** A growable byte buffer; with a sink, it hands over each 1 MiB it gathers and keeps only the rest. */
+/** A growable byte buffer; with a sink, it hands over each 64 KiB it gathers and keeps only the rest. */
 class Bytes {
   private buf = new Uint8Array(1 << 16);
   length = 0;

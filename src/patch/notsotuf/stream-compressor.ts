@@ -1,5 +1,6 @@
+import type { Transform } from 'node:stream';
 import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants } from 'node:zlib';
+import { brotliCompress, createBrotliCompress, constants as zlibConstants } from 'node:zlib';
 import { bzip2Compress } from '../bzip2/index.js';
 import {
   DEFAULT_LITERAL_MODEL,
@@ -15,6 +16,27 @@ const brotli = promisify(brotliCompress);
 const BROTLI_Q11_LIMIT = 4 << 20;
 /** Streams up to this size also try brotli and bzip2 when LZMA is available: cheap, and they win on some. */
 export const SMALL_STREAM = 1 << 20;
+/** Up to this size every stream also tries brotli at its quality: at most a few tenths of a second. */
+const TINY_STREAM = 128 << 10;
+
+/**
+ * When a stream larger than TINY_STREAM also tries brotli (with liblzma there; without it brotli always runs):
+ * - `always`: at quality 10, fed while the patch is planned. The ops stream: brotli's context modelling of its
+ *   kind bytes and varints beats LZMA by 3–5 % at every size measured (70 KB to 3 MB).
+ * - `text`: up to SMALL_STREAM, when the stream looks like text (inserted source, where brotli's dictionary helps).
+ * - `never`: LZMA won every diff stream over 64 KB of the nine corpus pairs, and brotli 11 cost 1–2 s each.
+ */
+export type LargeBrotli = 'always' | 'text' | 'never';
+
+export interface StreamPolicy {
+  /** Brotli quality for a stream of at most TINY_STREAM (and for every stream without liblzma). */
+  readonly brotliQuality: number;
+  readonly largeBrotli: LargeBrotli;
+  /** LZMA's literal model for this stream's kind of data. */
+  readonly literal?: LzmaLiteralModel;
+  /** Also try bzip2 on a stream of at most SMALL_STREAM (always without liblzma). */
+  readonly withBzip2?: boolean;
+}
 
 export interface Compressed {
   readonly data: Uint8Array;
@@ -22,77 +44,113 @@ export interface Compressed {
 }
 
 /**
- * One compressed stream of a patch, fed while the patch is planned. Once it passes 1 MiB it goes to liblzma,
- * which compresses on its own thread alongside the matcher; a smaller stream is held and, at the end, compressed
- * with liblzma and brotli (and bzip2 when asked), keeping the smallest. LZMA wins on every large stream of the
- * benchmark pairs at a fraction of brotli 11's time (numbers: docs/patch-formats.md, measurements). bzip2 won no
- * small stream of the nine corpus pairs but the plain diff form, and it runs here on the main thread (1.4 s of a
- * 7 s create on `lcss`), so only that stream asks for it. Without liblzma: brotli and bzip2, the smaller.
+ * One compressed stream of a patch, fed while the patch is planned. liblzma compresses it from the first byte, on
+ * its own thread alongside the matcher, so its time hides behind the plan's. Up to SMALL_STREAM the bytes are also
+ * held, and at the end brotli and bzip2 are tried on them as the policy says; the smallest result is kept. bzip2
+ * runs here on the main thread (1.4 s of a 7 s create on `lcss`) and won no stream of the nine corpus pairs but
+ * the plain diff form, so only that stream asks for it. Without liblzma: brotli and bzip2, the smaller.
  */
 export class StreamCompressor {
-  private held: Uint8Array[] = [];
-  private heldLength = 0;
-  private encoder: LzmaStreamEncoder | undefined;
+  private held: Uint8Array[] | undefined = [];
+  private length = 0;
+  private readonly encoder: LzmaStreamEncoder | undefined;
+  private readonly streamingBrotli: { stream: Transform; output: Promise<Buffer> } | undefined;
 
-  /**
-   * @param lzma liblzma, or undefined when it is not available
-   * @param literal LZMA's literal model for this stream's kind of data
-   * @param withBzip2 also try bzip2 on a small stream (always without liblzma)
-   */
+  /** @param lzma liblzma, or undefined when it is not available */
   constructor(
     private readonly lzma: LzmaNative | undefined,
-    private readonly brotliQuality: number,
-    private readonly literal: LzmaLiteralModel = DEFAULT_LITERAL_MODEL,
-    private readonly withBzip2 = false,
-  ) {}
+    private readonly policy: StreamPolicy,
+  ) {
+    if (lzma)
+      this.encoder = new LzmaStreamEncoder(lzma, MAX_LZMA_DICT, policy.literal ?? DEFAULT_LITERAL_MODEL);
+    if (lzma && policy.largeBrotli === 'always') this.streamingBrotli = startBrotli(10);
+  }
 
   /** Takes `chunk`, which the caller must not change afterwards. */
   readonly push = (chunk: Uint8Array): void => {
     if (chunk.length === 0) return;
-    if (this.encoder) {
-      this.encoder.write(chunk);
-      return;
-    }
-    this.held.push(chunk);
-    this.heldLength += chunk.length;
-    if (this.lzma && this.heldLength > SMALL_STREAM) {
-      this.encoder = new LzmaStreamEncoder(this.lzma, MAX_LZMA_DICT, this.literal);
-      for (const part of this.held) this.encoder.write(part);
-      this.held = [];
-    }
+    this.length += chunk.length;
+    this.encoder?.write(chunk);
+    this.streamingBrotli?.stream.write(chunk);
+    // Without liblzma every byte is held: brotli and bzip2 then compress the whole stream at the end.
+    if (this.lzma && this.length > SMALL_STREAM) this.held = undefined;
+    this.held?.push(chunk);
   };
 
   async finish(): Promise<Compressed> {
-    if (this.encoder) return { data: await this.encoder.finish(), method: METHOD_LZMA };
-    const bytes = Buffer.concat(this.held);
-    let viaLzma: Promise<Uint8Array> | undefined;
-    if (this.lzma) {
-      const encoder = new LzmaStreamEncoder(this.lzma, MAX_LZMA_DICT, this.literal);
-      encoder.write(bytes);
-      viaLzma = encoder.finish();
-    }
+    this.streamingBrotli?.stream.end();
+    const bytes = this.held ? Buffer.concat(this.held) : undefined;
+    const candidates: Promise<Compressed>[] = [];
+    if (this.encoder) candidates.push(this.encoder.finish().then((data) => ({ data, method: METHOD_LZMA })));
+    const brotliQuality = bytes && oneShotBrotliQuality(this.policy, bytes, this.lzma !== undefined);
+    // A tiny stream's one-shot brotli at its own quality replaces the streaming one.
+    if (bytes && brotliQuality !== undefined)
+      candidates.push(brotliCandidate(brotli(bytes, brotliParams(brotliQuality, bytes.length))));
+    else if (this.streamingBrotli) candidates.push(brotliCandidate(this.streamingBrotli.output));
     // liblzma and brotli run on their own threads while bzip2 runs here: all at once.
-    const quality = bytes.length > BROTLI_Q11_LIMIT ? Math.min(this.brotliQuality, 10) : this.brotliQuality;
-    const viaBrotli = compressBrotli(bytes, quality);
-    const candidates: Compressed[] = [];
-    if (this.withBzip2 || !this.lzma) candidates.push({ data: bzip2Compress(bytes), method: METHOD_BZIP2 });
-    candidates.push({ data: await viaBrotli, method: METHOD_BROTLI });
-    if (viaLzma) candidates.push({ data: await viaLzma, method: METHOD_LZMA });
-    return candidates.reduce((best, c) => (c.data.length < best.data.length ? c : best));
+    if (bytes && (this.policy.withBzip2 || !this.lzma))
+      candidates.push(Promise.resolve({ data: bzip2Compress(bytes), method: METHOD_BZIP2 }));
+    const results = await Promise.all(candidates);
+    return results.reduce((best, c) => (c.data.length < best.data.length ? c : best));
   }
 
   destroy(): void {
     this.encoder?.destroy();
+    this.streamingBrotli?.stream.destroy();
   }
 }
 
-function compressBrotli(bytes: Uint8Array, quality: number): Promise<Buffer> {
-  return brotli(bytes, {
+/**
+ * The quality of a one-shot brotli of a held stream's `bytes` at the end, or undefined for none (a stream with
+ * `largeBrotli: 'always'` above TINY_STREAM has its streaming one instead).
+ */
+export function oneShotBrotliQuality(
+  policy: StreamPolicy,
+  bytes: Uint8Array,
+  withLzma: boolean,
+): number | undefined {
+  const { brotliQuality, largeBrotli } = policy;
+  if (!withLzma) return bytes.length > BROTLI_Q11_LIMIT ? Math.min(brotliQuality, 10) : brotliQuality;
+  if (bytes.length <= TINY_STREAM) return brotliQuality;
+  if (largeBrotli === 'text' && mostlyText(bytes)) return brotliQuality;
+  return undefined;
+}
+
+/**
+ * True when under 1 % of the bytes are control characters other than NUL and whitespace. NULs are let through:
+ * inserted text comes with the tar headers and padding of its files. Measured on the corpus's extra streams:
+ * inserted source (typescript) has none; native code 8–27 %.
+ */
+export function mostlyText(bytes: Uint8Array): boolean {
+  let control = 0;
+  for (const b of bytes) if (b !== 0 && b < 32 && (b < 9 || b > 13)) control++;
+  return control < bytes.length / 100;
+}
+
+function brotliParams(quality: number, sizeHint?: number): { params: Record<number, number> } {
+  return {
     params: {
       [zlibConstants.BROTLI_PARAM_QUALITY]: quality,
       // 16 MiB window: the most a standard brotli decoder keeps in memory, so apply stays bounded.
       [zlibConstants.BROTLI_PARAM_LGWIN]: 24,
-      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      ...(sizeHint === undefined ? {} : { [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sizeHint }),
     },
+  };
+}
+
+function brotliCandidate(output: Promise<Buffer>): Promise<Compressed> {
+  return output.then((data) => ({ data, method: METHOD_BROTLI }));
+}
+
+/** A brotli compressor fed chunk by chunk on libuv's threads; `output` settles with the whole stream. */
+function startBrotli(quality: number): { stream: Transform; output: Promise<Buffer> } {
+  const stream = createBrotliCompress(brotliParams(quality));
+  const parts: Buffer[] = [];
+  stream.on('data', (part: Buffer) => parts.push(part));
+  const output = new Promise<Buffer>((resolve, reject) => {
+    stream.on('end', () => resolve(Buffer.concat(parts)));
+    stream.on('error', reject);
   });
+  output.catch(() => undefined); // observed in finish(); an abandoned stream must not crash the process
+  return { stream, output };
 }
