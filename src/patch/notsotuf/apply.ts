@@ -24,11 +24,16 @@ import {
   OP_COPY,
   OP_FILTER,
   OP_INSERT,
+  OP_PREDICT,
   type PatchHeader,
+  PREDICT_END,
+  PREDICT_X86,
   STREAMS,
   type StreamMethod,
   unzigzag,
 } from './format.js';
+import { applyPredictions, PredictLookahead } from './predict-section.js';
+import type { OldToNew } from './rel32.js';
 
 /**
  * Size of the pieces old bytes are read and output is written in (256 KiB): memory stays bounded for any file
@@ -151,6 +156,14 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
       throw invalidPatch(`it was made for a base of ${header.oldSize} bytes, not this file`);
     }
     let streamStart = HEADER_SIZE;
+    const opsReader = () => {
+      const reader = new ByteReader(
+        streamRange(patchPath, HEADER_SIZE, header.lengths[0]!, header.methods[0]!),
+        'ops',
+      );
+      readers.push(reader);
+      return reader;
+    };
     const streams = STREAMS.map((name, i) => {
       const length = header.lengths[i]!;
       const start = streamStart;
@@ -176,9 +189,14 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     let lastReport = 0;
     /** The filtered region being output, if any. */
     let region: FilteredRegion | undefined;
+    /** The predicted section's mapping while in one, a second reader of the ops stream that finds them. */
+    let predict: OldToNew | undefined;
+    let lookahead: PredictLookahead | undefined;
+    let oldCopy: Buffer | undefined;
     /** Output bytes the next instruction may make: up to the end of the result, or of the filtered region. */
     const room = () => (region ? region.unfilter.remaining : header.newSize - outPos);
-    while (outPos < header.newSize) {
+    // A predicted section may end after the last byte (its PREDICT 0): the loop reads it.
+    while (outPos < header.newSize || predict) {
       checkAborted(signal, 'Applying the patch was aborted.');
       // The sync reads serve almost every instruction from buffers; the awaits are for buffer boundaries.
       let kind = ops.byteSync();
@@ -205,8 +223,11 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
           if (region) region.readSync(oldBlocks, oldBuf, start + done, want);
           else oldBlocks.readSync(oldBuf, start + done, want);
           if (kind === OP_ADD) {
+            const predicting = predict && !region;
+            if (predicting) oldCopy!.set(oldBuf.subarray(0, want));
             const pending = diff.addInto(oldBuf, want);
             if (pending) await pending;
+            if (predicting) applyPredictions(oldBuf, oldCopy!, want, outPos + done, start + done, predict!);
           }
           region?.unfilter.unfilterInPlace(oldBuf, want);
           if (!writer.pushSync(oldBuf, want)) await writer.push(oldBuf.subarray(0, want));
@@ -253,6 +274,15 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
         }
         region = new FilteredRegion({ word, stride }, length, start, oldLength);
         oldPos = start;
+      } else if (kind === OP_PREDICT && header.version! >= 4) {
+        let mode = ops.varintSync();
+        if (mode < 0) mode = await ops.varint();
+        if (mode === PREDICT_X86 && !predict && !region) {
+          lookahead ??= new PredictLookahead(opsReader());
+          predict = await lookahead.nextSection();
+          oldCopy ??= Buffer.allocUnsafe(PIECE);
+        } else if (mode === PREDICT_END && predict && !region) predict = undefined;
+        else throw invalidPatch('a predicted section is malformed');
       } else {
         throw invalidPatch(`unknown instruction ${kind}`);
       }
@@ -262,7 +292,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
         options.onProgress({ done: outPos, total: header.newSize });
       }
     }
-    if (!(await ops.atEnd()) || !(await diff.atEnd()) || !(await extra.atEnd())) {
+    if (predict || !(await ops.atEnd()) || !(await diff.atEnd()) || !(await extra.atEnd())) {
       throw invalidPatch('data left over after the result was complete');
     }
     await writer.flush();

@@ -9,11 +9,20 @@ import { patchIoError } from '../patch-errors.js';
 import { emitFile } from './emit.js';
 import { matchLazily, unpackFileMatches } from './file-matches.js';
 import { FileSlices } from './file-slices.js';
-import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
+import {
+  DIFF_PLAIN,
+  DIFF_RUNS,
+  encodeHeader,
+  MAGIC,
+  METHOD_BROTLI,
+  METHOD_BZIP2,
+  VERSION_WITHOUT_PREDICT,
+} from './format.js';
 import { MatchAhead } from './match-ahead.js';
 import type { MatchJob, OpenInput } from './match-protocol.js';
 import type { Matcher } from './matcher.js';
 import { OpsWriter } from './ops-writer.js';
+import { isX86Executable } from './rel32.js';
 import { type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
 import { dropSpareTable } from './table-pool.js';
 import { indexTar, type TarMember } from './tar-index.js';
@@ -27,6 +36,11 @@ import { membersToHash, planMembers } from './tar-steps.js';
  * 10 s create.
  */
 const PLAIN_MIN_DIFF_PER_OP = 500;
+
+/** Both versions are x86 executables: their branches and addresses are predicted (rel32.ts). */
+function bothX86(old: Uint8Array, neu: Uint8Array): boolean {
+  return isX86Executable(old) && isX86Executable(neu);
+}
 
 /** The old and new files, open, and read in slices. */
 interface Inputs {
@@ -86,7 +100,7 @@ async function emitTar(
         const oldData = old.read(content.base.dataStart, content.base.dataSize);
         const data = neu.read(m.dataStart, m.dataSize);
         const found = worked ? unpackFileMatches(worked) : matchLazily(oldData, data, matcher);
-        await emitFile(w, content.base.dataStart, oldData, data, found);
+        await emitFile(w, content.base.dataStart, oldData, data, found, bothX86(oldData, data));
       }
       pos = m.dataStart + m.dataSize;
       progress(pos);
@@ -125,7 +139,8 @@ async function emitAll(
     // Not tars: one file against the other, as a whole (each read has its own buffer).
     const oldBytes = old.read(0, old.size);
     const newBytes = neu.read(0, neu.size);
-    await emitFile(w, 0, oldBytes, newBytes, matchLazily(oldBytes, newBytes, settings.matcher));
+    const found = matchLazily(oldBytes, newBytes, settings.matcher);
+    await emitFile(w, 0, oldBytes, newBytes, found, bothX86(oldBytes, newBytes));
   }
 }
 
@@ -144,6 +159,8 @@ async function openInput(path: string): Promise<{ close(): Promise<void>; input:
 interface Streams {
   readonly streams: Compressed[];
   readonly usePlain: boolean;
+  /** A predicted section was written (format version 4). */
+  readonly predicted: boolean;
 }
 
 /** Plans the patch of `inputs` and compresses its streams. */
@@ -218,7 +235,7 @@ async function compressStreams(
     const streams: Compressed[] = usePlain
       ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plainResult!, extra!]
       : [ops!, runs!, bytes!, extra!];
-    return { streams, usePlain };
+    return { streams, usePlain, predicted: w.predicted };
   } catch (err) {
     for (const c of all) c.destroy();
     throw err;
@@ -245,8 +262,9 @@ export async function createNotsotufPatch(
     await Promise.all([oldFile.close(), newFile.close()]);
     dropSpareTable();
   }
-  const { streams, usePlain } = compressed;
+  const { streams, usePlain, predicted } = compressed;
   const header = encodeHeader({
+    version: predicted ? MAGIC[MAGIC.length - 1]! : VERSION_WITHOUT_PREDICT,
     diffForm: usePlain ? DIFF_PLAIN : DIFF_RUNS,
     oldSize,
     newSize,

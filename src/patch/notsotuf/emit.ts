@@ -4,6 +4,7 @@ import type { FileMatches } from './file-matches.js';
 import type { FilterRegion } from './filter-regions.js';
 import type { Match } from './matcher.js';
 import type { OpsWriter } from './ops-writer.js';
+import { MAX_PREDICT_RUNS, OldToNew, RunCollector } from './rel32.js';
 
 /** How long the matcher may hold the event loop before it lets the compressors' I/O through. */
 const YIELD_EVERY_MS = 20;
@@ -88,18 +89,47 @@ async function emitPieces(
 /**
  * Emits the changed file `data` against its old version `oldData` (which starts at `oldOffset` in the old file)
  * with the matches found for them: matched bytes as approximate copies, filtered regions in filtered form, and
- * the bytes between matches literally.
+ * the bytes between matches literally. With `predict` (an x86 executable), in a predicted section (rel32.ts)
+ * when its runs fit MAX_PREDICT_RUNS.
  */
-export function emitFile(
+export async function emitFile(
   w: OpsWriter,
   oldOffset: number,
   oldData: Uint8Array,
   data: Uint8Array,
   found: FileMatches,
+  predict = false,
 ): Promise<void> {
-  return emitPieces(w, withRegions(found.matches, found.regions), oldData, oldOffset, data, (region, index) =>
-    emitFiltered(w, oldOffset, oldData, data, region, (old, neu) => found.regionMatches(index, old, neu)),
-  );
+  const onRegion = (region: FilterRegion, index: number) =>
+    emitFiltered(w, oldOffset, oldData, data, region, (old, neu) => found.regionMatches(index, old, neu));
+  const lazy = withRegions(found.matches, found.regions);
+  if (!predict) return emitPieces(w, lazy, oldData, oldOffset, data, onRegion);
+  const pieces = [...lazy];
+  const runs = sectionRuns(pieces, oldOffset, w.written);
+  if (runs.count > MAX_PREDICT_RUNS) return emitPieces(w, pieces, oldData, oldOffset, data, onRegion);
+  w.beginPredict(OldToNew.build(runs.triples()));
+  await emitPieces(w, pieces, oldData, oldOffset, data, onRegion);
+  w.endPredict();
+}
+
+/**
+ * The runs the applier will map for these pieces (format.ts, PREDICT): the matches emitPieces emits, at their
+ * offsets in the old and new files (the new file's being `newOffset` where the file starts). emitPieces turns
+ * each into ADDs and COPYs at the same offsets, so the applier collects the same runs from them.
+ */
+function sectionRuns(pieces: readonly Piece[], oldOffset: number, newOffset: number): RunCollector {
+  const runs = new RunCollector();
+  let pos = 0;
+  for (const piece of pieces) {
+    if ('region' in piece) {
+      pos = piece.region.newEnd;
+      continue;
+    }
+    if (piece.newStart < pos || piece.length <= 0) continue;
+    runs.push(oldOffset + piece.oldStart, newOffset + piece.newStart, piece.length);
+    pos = piece.newStart + piece.length;
+  }
+  return runs;
 }
 
 /** Emits one filtered region: both sides filtered, then matched like any file. */

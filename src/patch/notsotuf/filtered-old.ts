@@ -1,8 +1,9 @@
 import type { BlockCache } from './block-cache.js';
 import { type DeltaFilter, DeltaUnfilter, filterRange, MAX_STRIDE } from './delta-filter.js';
+import { PREDICT_CHUNK } from './rel32.js';
 
-/** Most bytes one read asks for: the applier's piece size. */
-export const APPLY_PIECE = 1 << 18;
+/** Most bytes one read asks for: the applier's piece size, which is also the format's PREDICT chunk. */
+export const APPLY_PIECE = PREDICT_CHUNK;
 
 /**
  * The applier's side of a filtered region (format.ts, FILTER): reads of the old region in filtered form, and

@@ -2,12 +2,13 @@ import type { NotsotufError } from '../../core/errors.js';
 import { patchInvalid } from '../patch-errors.js';
 
 /**
- * notsotuf patch format, version 3 (codec name `notsotuf`; version 2 is version 3 without FILTER and is still
- * read). Little-endian throughout.
+ * notsotuf patch format, version 4 (codec name `notsotuf`; version 3 is version 4 without PREDICT, version 2 is
+ * version 3 without FILTER; both are still read, and a patch without PREDICT is written as version 3 so clients
+ * that read only up to 3 can apply it). Little-endian throughout.
  *
  * ```
  * offset  size  field
- * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x03   (the last byte is the format version)
+ * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x04   (the last byte is the format version: 3 or 4, see above)
  * 16      8     oldSize   size of the base file the patch applies to
  * 24      8     newSize   size of the file it produces
  * 32      32    compressed length of each stream (uint64): ops, diff runs, diff bytes, extra
@@ -31,6 +32,13 @@ import { patchInvalid } from '../patch-errors.js';
  *   filtered form is computed from the region's own bytes (position 0 = its start). The creator puts tables of
  *   addresses here (ELF .eh_frame_hdr, .rela.dyn; see filter-regions.ts): moved code changes all their entries
  *   but not the differences between them.
+ * - `4` PREDICT mode (version 4): `1` starts a predicted section, `0` ends it. In a section, the ADDs outside
+ *   filtered regions take the diff of x86 branch and address fields against a prediction instead of the old
+ *   bytes (rel32.ts): each ADD, in chunks of 256 KiB from its start, is scanned for such fields, and a field's
+ *   four bytes are new = prediction + diff (bytewise mod 256) where other bytes are new = old + diff. The
+ *   prediction maps the field's old target through the section's own ADD and COPY instructions outside filtered
+ *   regions, so the applier reads a section's instructions (at most MAX_PREDICT_SECTION bytes) before it runs
+ *   them. Sections do not nest, begin outside a filtered region, and end outside one.
  *
  * The diff bytes of all ADDs, one sequence, are mostly zeros (an approximate match agrees on most bytes), so they
  * are stored run-length coded in two streams: the runs stream holds varint pairs (zeros, others): `zeros` zero
@@ -43,9 +51,11 @@ import { patchInvalid } from '../patch-errors.js';
  * LZMA streams are `.lzma` files (13-byte header with the exact uncompressed size, see ../lzma/format.ts) with a
  * dictionary of at most MAX_LZMA_DICT, so a client decodes four of them in bounded memory.
  */
-export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0003', 'latin1');
-/** Format versions this code reads: 2 (no FILTER) and 3. */
-export const READABLE_VERSIONS: readonly number[] = [2, 3];
+export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0004', 'latin1');
+/** The version a patch without PREDICT is written as (readable by clients that know versions 2 and 3). */
+export const VERSION_WITHOUT_PREDICT = 3;
+/** Format versions this code reads: 2 (no FILTER), 3 (no PREDICT) and 4. */
+export const READABLE_VERSIONS: readonly number[] = [2, 3, 4];
 export const HEADER_SIZE = 72;
 export const METHOD_BROTLI = 0;
 export const METHOD_BZIP2 = 1;
@@ -57,6 +67,11 @@ export const OP_COPY = 0;
 export const OP_ADD = 1;
 export const OP_INSERT = 2;
 export const OP_FILTER = 3;
+export const OP_PREDICT = 4;
+export const PREDICT_END = 0;
+export const PREDICT_X86 = 1;
+/** Most bytes of instructions a predicted section may have (the applier holds them): 64 MiB. */
+export const MAX_PREDICT_SECTION = 64 << 20;
 /** Files above 2^40 bytes (1 TiB) are not app bundles; the bound keeps offsets in safe integers. */
 export const MAX_FILE_SIZE = 2 ** 40;
 /**
@@ -70,7 +85,7 @@ export const DIFF_PLAIN = 1;
 export type DiffForm = typeof DIFF_RUNS | typeof DIFF_PLAIN;
 
 export interface PatchHeader {
-  /** Format version (the magic's last byte); decodeHeader fills it, encodeHeader writes the current one. */
+  /** Format version (the magic's last byte); decodeHeader fills it, encodeHeader writes it (default: the current one). */
   readonly version?: number;
   readonly diffForm: DiffForm;
   readonly oldSize: number;
@@ -93,6 +108,7 @@ function readSize(buf: Buffer, offset: number, field: string): number {
 export function encodeHeader(h: PatchHeader): Buffer {
   const buf = Buffer.alloc(HEADER_SIZE);
   MAGIC.copy(buf, 0);
+  if (h.version !== undefined) buf[MAGIC.length - 1] = h.version;
   buf.writeBigUInt64LE(BigInt(h.oldSize), 16);
   buf.writeBigUInt64LE(BigInt(h.newSize), 24);
   for (const [i, length] of h.lengths.entries()) buf.writeBigUInt64LE(BigInt(length), 32 + 8 * i);
@@ -115,7 +131,7 @@ export function decodeHeader(buf: Buffer, fileSize: number): PatchHeader {
     const version = buf[MAGIC.length - 1]!;
     if (!READABLE_VERSIONS.includes(version)) {
       throw invalidPatch(
-        `format version ${version} is not supported (this notsotuf reads versions ${READABLE_VERSIONS.join(' and ')})`,
+        `format version ${version} is not supported (this notsotuf reads versions ${READABLE_VERSIONS.join(', ')})`,
       );
     }
   }

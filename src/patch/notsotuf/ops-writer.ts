@@ -1,5 +1,16 @@
 import type { DeltaFilter } from './delta-filter.js';
-import { OP_ADD, OP_COPY, OP_FILTER, OP_INSERT, pushVarint, zigzag } from './format.js';
+import {
+  OP_ADD,
+  OP_COPY,
+  OP_FILTER,
+  OP_INSERT,
+  OP_PREDICT,
+  PREDICT_END,
+  PREDICT_X86,
+  pushVarint,
+  zigzag,
+} from './format.js';
+import { fieldByte, forEachPredictedField, type OldToNew, PREDICT_CHUNK } from './rel32.js';
 
 /** Equal bytes in a row from which an ADD is split and the run becomes a COPY: fewer diff bytes to store and add. */
 // Measured on esbuild 0.23.0 → 0.23.1 (diff+ops, bzip2): 64 → 233 KB, 512 → 215 KB, 4096 → 213 KB, never → 213 KB.
@@ -96,6 +107,12 @@ export class OpsWriter {
   /** Bytes inserted since the last instruction (already in the extra stream; the INSERT op is pending). */
   private pendingInsertLength = 0;
   private scratch = new Uint8Array(1 << 16);
+  private nonzero = new Uint8Array(1 << 16);
+  /** The predicted section's mapping, while in one (beginPredict). */
+  private predict: OldToNew | undefined;
+  private inFilter = false;
+  /** True once a predicted section was written: the patch then needs format version 4. */
+  predicted = false;
   written = 0;
 
   /**
@@ -168,12 +185,14 @@ export class OpsWriter {
     pushVarint(op, oldLength);
     this.ops.push(op);
     this.oldPos = oldStart;
+    this.inFilter = true;
   }
 
   /** Ends a filtered region: nothing inside it merges with what follows. */
   endFilter(): void {
     this.flushCopy();
     this.flushInsert();
+    this.inFilter = false;
   }
 
   /**
@@ -215,26 +234,82 @@ export class OpsWriter {
     pushVarint(op, zigzag(origin + start - this.oldPos));
     pushVarint(op, neu.length);
     this.ops.push(op);
-    const d = this.scratchFor(neu.length);
+    const n = neu.length;
+    const d = this.scratchFor(n);
+    for (let k = 0; k < n; k++) d[k] = (neu[k]! - old[start + k]!) & 0xff;
+    if (this.predict && !this.inFilter) this.predictFields(d, old, start, neu, origin);
     let nonzero = 0;
-    for (let k = 0; k < neu.length; k++) {
-      const b = (neu[k]! - old[start + k]!) & 0xff;
+    const bytes = this.nonzeroFor(n);
+    for (let k = 0; k < n; k++) {
+      const b = d[k]!;
       if (b === 0) {
         if (this.others > 0) this.flushRun();
         this.zeros++;
       } else {
         this.others++;
-        d[nonzero++] = b;
+        bytes[nonzero++] = b;
       }
     }
-    this.diffBytes.push(d.subarray(0, nonzero));
+    this.diffBytes.push(bytes.subarray(0, nonzero));
     if (this.diffPlain) {
-      for (let k = 0; k < neu.length; k++) d[k] = (neu[k]! - old[start + k]!) & 0xff;
-      this.diffPlain.push(d.subarray(0, neu.length));
+      this.diffPlain.push(d.subarray(0, n));
       if (this.diffPlain.length > PLAIN_DIFF_LIMIT) this.diffPlain = undefined;
     }
-    this.oldPos = origin + start + neu.length;
-    this.written += neu.length;
+    this.oldPos = origin + start + n;
+    this.written += n;
+  }
+
+  /** Takes the diff of each predicted field against its prediction (rel32.ts), chunk by chunk as apply does. */
+  private predictFields(
+    d: Uint8Array,
+    old: Uint8Array,
+    start: number,
+    neu: Uint8Array,
+    origin: number,
+  ): void {
+    const map = this.predict!;
+    for (let c = 0; c < neu.length; c += PREDICT_CHUNK) {
+      const chunk = neu.subarray(c);
+      forEachPredictedField(
+        chunk,
+        old.subarray(start + c),
+        Math.min(PREDICT_CHUNK, neu.length - c),
+        this.written + c,
+        origin + start + c,
+        map,
+        (at, predicted) => {
+          for (let k = 0; k < 4; k++) d[c + at + k] = (chunk[at + k]! - fieldByte(predicted, k)) & 0xff;
+        },
+      );
+    }
+  }
+
+  /**
+   * Starts a predicted section (format.ts, PREDICT): the ADDs that follow, outside filtered regions, take the
+   * diff of x86 branch and address fields against `map`'s prediction (rel32.ts). `map` must be made from exactly
+   * the ADD and COPY instructions of the section outside filtered regions (any cut of them into instructions).
+   */
+  beginPredict(map: OldToNew): void {
+    this.flushCopy();
+    this.flushInsert();
+    this.ops.push([OP_PREDICT, PREDICT_X86]);
+    this.predict = map;
+    this.predicted = true;
+  }
+
+  /** Ends the predicted section. */
+  endPredict(): void {
+    this.flushCopy();
+    this.flushInsert();
+    this.ops.push([OP_PREDICT, PREDICT_END]);
+    this.predict = undefined;
+  }
+
+  /** A second scratch buffer, for the non-zero diff bytes of an ADD. */
+  private nonzeroFor(length: number): Uint8Array {
+    if (this.nonzero.length < length)
+      this.nonzero = new Uint8Array(Math.max(length, 2 * this.nonzero.length));
+    return this.nonzero;
   }
 
   /** A buffer for `length` diff bytes, reused across ADDs (the streams copy what they take). */

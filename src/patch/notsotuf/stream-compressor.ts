@@ -131,8 +131,9 @@ function brotliParams(quality: number, sizeHint?: number): { params: Record<numb
   return {
     params: {
       [zlibConstants.BROTLI_PARAM_QUALITY]: quality,
-      // 16 MiB window: the most a standard brotli decoder keeps in memory, so apply stays bounded.
-      [zlibConstants.BROTLI_PARAM_LGWIN]: 24,
+      // A 4 MiB window, which is what a decoder keeps of a stream made in pieces (the ops stream is, and apply
+      // decodes it twice when it predicts): 16 MiB made the corpus's ops streams at most 0.08 % smaller.
+      [zlibConstants.BROTLI_PARAM_LGWIN]: 22,
       ...(sizeHint === undefined ? {} : { [zlibConstants.BROTLI_PARAM_SIZE_HINT]: sizeHint }),
     },
   };
