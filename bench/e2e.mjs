@@ -41,7 +41,10 @@ function seconds(since) {
 async function ensureRepo(pair, files, codec, fresh) {
   const dir = join(cacheDir(), 'e2e', `${pair}-${codec}`);
   const keyPath = join(dir, 'key.json');
-  const key = { format: REPO_FORMAT, codec, old: files.old.sha256, new: files.new.sha256 };
+  // A notsotuf repository is rebuilt when the patch format changes (a new format makes different patches).
+  const codecFormat =
+    codec === 'notsotuf' ? (await dist('patch/notsotuf/format.js')).MAGIC.at(-1) : undefined;
+  const key = { format: REPO_FORMAT, codec, codecFormat, old: files.old.sha256, new: files.new.sha256 };
   if (!fresh && existsSync(keyPath)) {
     const found = JSON.parse(await readFile(keyPath, 'utf8'));
     if (JSON.stringify(found.key) === JSON.stringify(key)) return { dir, ...found.info, cached: true };
