@@ -32,8 +32,8 @@ import {
   type StreamMethod,
   unzigzag,
 } from './format.js';
-import { applyPredictions, PredictLookahead } from './predict-section.js';
-import type { OldToNew } from './rel32.js';
+import { PredictLookahead } from './predict-section.js';
+import { applyPredictions, type OldToNew } from './rel32.js';
 
 /**
  * Size of the pieces old bytes are read and output is written in (256 KiB): memory stays bounded for any file

@@ -44,6 +44,24 @@ function* withRegions(matches: Iterable<Match>, regions: readonly FilterRegion[]
   }
 }
 
+/**
+ * The pieces emitPieces writes, in order: every region, and every match that is not empty and starts at or after
+ * the end of what was written before it (others are skipped). The predicted section's runs come from the same
+ * pieces, so they are the ADDs and COPYs the applier sees.
+ */
+function* emitted(pieces: Iterable<Piece>): Generator<Piece> {
+  let pos = 0;
+  for (const piece of pieces) {
+    if ('region' in piece) {
+      pos = piece.region.newEnd;
+      yield piece;
+    } else if (piece.newStart >= pos && piece.length > 0) {
+      pos = piece.newStart + piece.length;
+      yield piece;
+    }
+  }
+}
+
 /** Lets the event loop run now and then: the compressors' chunks reach liblzma's thread only through it. */
 function yielder(): () => Promise<void> | undefined {
   let turn = Date.now();
@@ -68,7 +86,7 @@ async function emitPieces(
 ): Promise<void> {
   const pause = yielder();
   let pos = 0;
-  for (const piece of pieces) {
+  for (const piece of emitted(pieces)) {
     const wait = pause();
     if (wait) await wait;
     if ('region' in piece) {
@@ -77,7 +95,6 @@ async function emitPieces(
       pos = piece.region.newEnd;
       continue;
     }
-    if (piece.newStart < pos || piece.length <= 0) continue;
     w.insert(data.subarray(pos, piece.newStart));
     const bytes = data.subarray(piece.newStart, piece.newStart + piece.length);
     w.approximate(old, origin + piece.oldStart, bytes, origin);
@@ -113,21 +130,14 @@ export async function emitFile(
 }
 
 /**
- * The runs the applier will map for these pieces (format.ts, PREDICT): the matches emitPieces emits, at their
- * offsets in the old and new files (the new file's being `newOffset` where the file starts). emitPieces turns
- * each into ADDs and COPYs at the same offsets, so the applier collects the same runs from them.
+ * The runs the applier will map for these pieces (format.ts, PREDICT): the matches emitPieces emits (`emitted`),
+ * at their offsets in the old and new files (the new file's being `newOffset` where the file starts). emitPieces
+ * turns each into ADDs and COPYs at the same offsets, so the applier collects the same runs from them.
  */
 function sectionRuns(pieces: readonly Piece[], oldOffset: number, newOffset: number): RunCollector {
   const runs = new RunCollector();
-  let pos = 0;
-  for (const piece of pieces) {
-    if ('region' in piece) {
-      pos = piece.region.newEnd;
-      continue;
-    }
-    if (piece.newStart < pos || piece.length <= 0) continue;
-    runs.push(oldOffset + piece.oldStart, newOffset + piece.newStart, piece.length);
-    pos = piece.newStart + piece.length;
+  for (const piece of emitted(pieces)) {
+    if (!('region' in piece)) runs.push(oldOffset + piece.oldStart, newOffset + piece.newStart, piece.length);
   }
   return runs;
 }

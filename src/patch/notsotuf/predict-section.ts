@@ -10,15 +10,8 @@ import {
   PREDICT_X86,
   unzigzag,
 } from './format.js';
-import { fieldByte, forEachPredictedField, MAX_PREDICT_RUNS, OldToNew, RunCollector } from './rel32.js';
+import { MAX_PREDICT_RUNS, OldToNew, RunCollector } from './rel32.js';
 
-/**
- * The applier's look-ahead over the ops stream (a second reader of it, from its start): before a predicted
- * section runs, it reads that section's instructions and maps its ADDs and COPYs outside filtered regions as the
- * creator did (format.ts, PREDICT). It follows the applier's position rules; values are checked only when the
- * instructions run, since a wrong one here can only make a wrong prediction (and the result's hash then fails).
- * Memory: the section's mapping, at most MAX_PREDICT_RUNS runs.
- */
 /** The number of varint fields of each instruction kind. */
 const FIELDS: Readonly<Record<number, number>> = {
   [OP_COPY]: 2,
@@ -28,6 +21,13 @@ const FIELDS: Readonly<Record<number, number>> = {
   [OP_PREDICT]: 1,
 };
 
+/**
+ * The applier's look-ahead over the ops stream (a second reader of it, from its start): before a predicted
+ * section runs, it reads that section's instructions and maps its ADDs and COPYs outside filtered regions as the
+ * creator did (format.ts, PREDICT). It follows the applier's position rules; values are checked only when the
+ * instructions run, since a wrong one here can only make a wrong prediction (and the result's hash then fails).
+ * Memory: the section's mapping, at most MAX_PREDICT_RUNS runs.
+ */
 export class PredictLookahead {
   private old = 0;
   private out = 0;
@@ -103,21 +103,4 @@ export class PredictLookahead {
     }
     return OldToNew.build(runs.triples());
   }
-}
-
-/**
- * Turns the fields of an applied chunk from old + diff into prediction + diff (format.ts, PREDICT): `neu[0, n)`
- * holds old + diff at new offset `newBase`, `old[0, n)` the old bytes at `oldBase`.
- */
-export function applyPredictions(
-  neu: Uint8Array,
-  old: Uint8Array,
-  n: number,
-  newBase: number,
-  oldBase: number,
-  map: OldToNew,
-): void {
-  forEachPredictedField(neu, old, n, newBase, oldBase, map, (at, predicted) => {
-    for (let k = 0; k < 4; k++) neu[at + k] = (neu[at + k]! - old[at + k]! + fieldByte(predicted, k)) & 0xff;
-  });
 }

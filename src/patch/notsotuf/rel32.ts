@@ -202,32 +202,28 @@ class IndexHeap {
   }
 }
 
-/** The first two bytes fieldInstruction looks further at (first × 256 + second): most pairs are none of them. */
-const FIRST_BYTES = new Uint8Array(1 << 16);
-for (let second = 0; second < 256; second++) {
-  FIRST_BYTES[0xe800 | second] = 1;
-  FIRST_BYTES[0xe900 | second] = 1;
-}
-for (let second = 0x80; second <= 0x8f; second++) FIRST_BYTES[0x0f00 | second] = 1;
-for (const pair of [0x488d, 0x488b, 0x4c8d, 0x4c8b]) FIRST_BYTES[pair] = 1;
-
 /**
- * The length of the instruction at `neu[i]` whose last 4 bytes are a rel32 or RIP-relative disp32, or 0:
- * `call`/`jmp rel32` (E8/E9), `jcc rel32` (0F 80–8F), and `lea`/`mov` with a RIP-relative operand under REX.W
- * (48/4C 8D/8B with ModRM mod 00, r/m 101). Only bytes before the field are looked at.
+ * The instructions whose last 4 bytes are a rel32 or RIP-relative disp32, by their first two bytes (first × 256 +
+ * second): the instruction's length, 0 for none. `call`/`jmp rel32` (E8/E9): 5; `jcc rel32` (0F 80–8F): 6;
+ * `lea`/`mov` under REX.W (48/4C 8D/8B): 7, when the ModRM byte after them is RIP-relative (mod 00, r/m 101, see
+ * RIP_RELATIVE). Only bytes before the field are looked at. One lookup tells most bytes apart.
  */
-function fieldInstruction(neu: Uint8Array, i: number): number {
-  const c = neu[i]!;
-  if (c === 0xe8 || c === 0xe9) return 5;
-  const c1 = neu[i + 1]!;
-  if (c === 0x0f) return c1 >= 0x80 && c1 <= 0x8f ? 6 : 0;
-  if ((c === 0x48 || c === 0x4c) && (c1 === 0x8d || c1 === 0x8b) && (neu[i + 2]! & 0xc7) === 0x05) return 7;
-  return 0;
+const FIELD_LENGTH = new Uint8Array(1 << 16);
+for (let second = 0; second < 256; second++) {
+  FIELD_LENGTH[0xe800 | second] = 5;
+  FIELD_LENGTH[0xe900 | second] = 5;
+}
+for (let second = 0x80; second <= 0x8f; second++) FIELD_LENGTH[0x0f00 | second] = 6;
+for (const pair of [0x488d, 0x488b, 0x4c8d, 0x4c8b]) FIELD_LENGTH[pair] = 7;
+
+/** True for a ModRM byte with mod 00 and r/m 101: a RIP-relative disp32 follows. */
+function ripRelative(modrm: number): boolean {
+  return (modrm & 0xc7) === 0x05;
 }
 
 /**
  * Visits the predicted fields of one chunk: new bytes `neu[0, n)` at new offset `newBase`, made from old bytes
- * `old[0, n)` at old offset `oldBase`. A field is an instruction of fieldInstruction's kinds, with the same first
+ * `old[0, n)` at old offset `oldBase`. A field is an instruction of FIELD_LENGTH's kinds, with the same first
  * byte in the old chunk, lying wholly in the chunk, whose old target maps through `map`; `visit(at, predicted)`
  * gets the field's chunk offset and the value the mapping predicts (to be taken mod 2^32). `neu` must hold the
  * final new bytes at least up to each visited field, as it does on both sides: the creator has them all, and the
@@ -242,12 +238,11 @@ export function forEachPredictedField(
   map: OldToNew,
   visit: (at: number, predicted: number) => void,
 ): void {
-  const first = FIRST_BYTES;
+  const lengths = FIELD_LENGTH;
   for (let i = 0, end = n - 5; i <= end; i++) {
-    // Most bytes start no field: one table lookup, no call.
-    if (first[(neu[i]! << 8) | neu[i + 1]!] === 0) continue;
-    const length = fieldInstruction(neu, i);
-    if (length === 0 || i + length > n || old[i] !== neu[i]) continue;
+    const length = lengths[(neu[i]! << 8) | neu[i + 1]!]!;
+    if (length === 0 || (length === 7 && !ripRelative(neu[i + 2]!))) continue;
+    if (i + length > n || old[i] !== neu[i]) continue;
     const at = i + length - 4;
     const oldRel = old[at]! | (old[at + 1]! << 8) | (old[at + 2]! << 16) | (old[at + 3]! << 24);
     const target = map.map(oldBase + i + length + oldRel);
@@ -258,8 +253,43 @@ export function forEachPredictedField(
 }
 
 /** Byte `k` (0–3, little-endian) of `value` mod 2^32. */
-export function fieldByte(value: number, k: number): number {
+function fieldByte(value: number, k: number): number {
   return (value >> (8 * k)) & 0xff;
+}
+
+/**
+ * The creator's side of one chunk: `d[0, n)` holds new − old; each predicted field's four bytes become new −
+ * prediction (bytewise mod 256). `neu` and `old` as forEachPredictedField takes them.
+ */
+export function diffAgainstPredictions(
+  d: Uint8Array,
+  neu: Uint8Array,
+  old: Uint8Array,
+  n: number,
+  newBase: number,
+  oldBase: number,
+  map: OldToNew,
+): void {
+  forEachPredictedField(neu, old, n, newBase, oldBase, map, (at, predicted) => {
+    for (let k = 0; k < 4; k++) d[at + k] = (neu[at + k]! - fieldByte(predicted, k)) & 0xff;
+  });
+}
+
+/**
+ * The applier's side of one chunk: `neu[0, n)` holds old + diff at new offset `newBase`, `old[0, n)` the old
+ * bytes at `oldBase`; each predicted field's four bytes become prediction + diff.
+ */
+export function applyPredictions(
+  neu: Uint8Array,
+  old: Uint8Array,
+  n: number,
+  newBase: number,
+  oldBase: number,
+  map: OldToNew,
+): void {
+  forEachPredictedField(neu, old, n, newBase, oldBase, map, (at, predicted) => {
+    for (let k = 0; k < 4; k++) neu[at + k] = (neu[at + k]! - old[at + k]! + fieldByte(predicted, k)) & 0xff;
+  });
 }
 
 /**
