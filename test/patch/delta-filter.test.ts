@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { brotliCompressSync } from 'node:zlib';
 import fc from 'fast-check';
 import { isNotsotufError } from '../../src/core/errors.js';
 import { DeltaUnfilter, filterRange, filterRegion } from '../../src/patch/notsotuf/delta-filter.js';
 import { elfSections, findFilterRegions } from '../../src/patch/notsotuf/filter-regions.js';
-import {
-  encodeHeader,
-  MAGIC,
-  OP_COPY,
-  OP_FILTER,
-  OP_INSERT,
-  pushVarint,
-  zigzag,
-} from '../../src/patch/notsotuf/format.js';
-import { applyPatchFile, createPatchFile } from '../../src/patch/registry.js';
-import { pseudoRandom, tempDir } from './helpers.js';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import { MAGIC, OP_COPY, OP_FILTER, OP_INSERT, zigzag } from '../../src/patch/notsotuf/format.js';
+import { applyPatchFile } from '../../src/patch/registry.js';
+import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, pseudoRandom, tempDir } from './helpers.js';
 
 describe('word delta filter', () => {
   test('known answer: each word minus the word a stride before, with the borrow across bytes', () => {
@@ -157,29 +145,8 @@ describe('filtered regions in notsotuf patches', () => {
   });
   after(() => cleanup());
 
-  async function roundTrip(
-    oldBytes: Uint8Array,
-    newBytes: Uint8Array,
-  ): Promise<{ size: number; old: string; patch: string }> {
-    const id = n++;
-    const [old, neu, patch, out] = ['old', 'new', 'patch', 'out'].map((x) => join(dir, `${id}.${x}`)) as [
-      string,
-      string,
-      string,
-      string,
-    ];
-    await writeFile(old, oldBytes);
-    await writeFile(neu, newBytes);
-    const { size } = await createPatchFile({ codec: 'notsotuf', oldPath: old, newPath: neu, outPath: patch });
-    await applyPatchFile({
-      oldPath: old,
-      patchPath: patch,
-      outPath: out,
-      expected: { size: newBytes.length, sha256: sha(newBytes) },
-    });
-    assert.deepEqual(await readFile(out), Buffer.from(newBytes));
-    return { size, old, patch };
-  }
+  const roundTrip = (oldBytes: Uint8Array, newBytes: Uint8Array) =>
+    notsotufRoundTrip(join(dir, String(n++)), oldBytes, newBytes);
 
   test('the ELF section headers are read and the address tables of both versions found', () => {
     const old = release(0);
@@ -233,35 +200,9 @@ describe('filtered regions in notsotuf patches', () => {
   });
 
   /** A hand-made version 3 patch: ops and extra bytes, brotli streams, no diff. */
-  async function handMade(
-    oldBytes: Uint8Array,
-    newSize: number,
-    ops: number[],
-    extra: Uint8Array,
-  ): Promise<{ old: string; patch: string }> {
-    const id = n++;
-    const old = join(dir, `${id}.hold`);
-    const patch = join(dir, `${id}.hpatch`);
-    await writeFile(old, oldBytes);
-    const streams = [Uint8Array.from(ops), new Uint8Array(0), new Uint8Array(0), extra].map((s) =>
-      brotliCompressSync(s),
-    );
-    const header = encodeHeader({
-      diffForm: 0,
-      oldSize: oldBytes.length,
-      newSize,
-      lengths: [streams[0]!.length, streams[1]!.length, streams[2]!.length, streams[3]!.length],
-      methods: [0, 0, 0, 0],
-    });
-    await writeFile(patch, Buffer.concat([header, ...streams]));
-    return { old, patch };
-  }
-
-  function op(kind: number, ...fields: number[]): number[] {
-    const out = [kind];
-    for (const f of fields) pushVarint(out, f);
-    return out;
-  }
+  const handMade = (oldBytes: Uint8Array, newSize: number, ops: number[], extra: Uint8Array) =>
+    handMadeNotsotufPatch(join(dir, String(n++)), 3, oldBytes, newSize, ops, extra);
+  const op = notsotufOp;
 
   test('a hand-made filtered region: inserted deltas come out as running sums, copies read the filtered base', async () => {
     // Base: words 10, 20, 30, 40 (filtered, stride 4: 10, 10, 10, 10).

@@ -1,11 +1,16 @@
 /** Shared helpers for the patch tests: temp dirs, deterministic data, external tools, hand-built patches. */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import { encodeHeader, writeInt64 } from '../../src/patch/bsdiff4-header.js';
 import { bzip2Compress } from '../../src/patch/index.js';
+import { encodeHeader as encodeNotsotufHeader, pushVarint } from '../../src/patch/notsotuf/format.js';
+import { applyPatchFile, createPatchFile } from '../../src/patch/registry.js';
 
 export const FIXTURE_TARGETS = fileURLToPath(
   new URL('../fixtures/tufup-repo-v0.10/repository/targets/', import.meta.url),
@@ -147,4 +152,69 @@ export function referenceApply(
   if (newPos !== newSize || d !== diff.length || e !== extra.length)
     throw new Error('corrupt patch (underflow)');
   return out;
+}
+
+/**
+ * Writes `oldBytes` and `newBytes` to `<prefix>.old` and `<prefix>.new`, makes a notsotuf patch `<prefix>.patch`,
+ * applies it with the new file's size and sha256 as the signed ones, and asserts the result is `newBytes`.
+ */
+export async function notsotufRoundTrip(
+  prefix: string,
+  oldBytes: Uint8Array,
+  newBytes: Uint8Array,
+): Promise<{ size: number; old: string; patch: string }> {
+  const [old, neu, patch, out] = ['old', 'new', 'patch', 'out'].map((e) => `${prefix}.${e}`) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  await writeFile(old, oldBytes);
+  await writeFile(neu, newBytes);
+  const { size } = await createPatchFile({ codec: 'notsotuf', oldPath: old, newPath: neu, outPath: patch });
+  await applyPatchFile({
+    oldPath: old,
+    patchPath: patch,
+    outPath: out,
+    expected: { size: newBytes.length, sha256: createHash('sha256').update(newBytes).digest('hex') },
+  });
+  assert.deepEqual(await readFile(out), Buffer.from(newBytes));
+  return { size, old, patch };
+}
+
+/** One notsotuf instruction: its kind byte, then its fields as varints. */
+export function notsotufOp(kind: number, ...fields: number[]): number[] {
+  const out = [kind];
+  for (const f of fields) pushVarint(out, f);
+  return out;
+}
+
+/**
+ * A hand-made notsotuf patch of format `version` from instructions and extra bytes (brotli streams, no diff):
+ * the patch at `<prefix>.hpatch`, its base `base` at `<prefix>.hold`.
+ */
+export async function handMadeNotsotufPatch(
+  prefix: string,
+  version: number,
+  base: Uint8Array,
+  newSize: number,
+  ops: number[],
+  extra: Uint8Array = new Uint8Array(0),
+): Promise<{ old: string; patch: string }> {
+  const old = `${prefix}.hold`;
+  const patch = `${prefix}.hpatch`;
+  await writeFile(old, base);
+  const streams = [Uint8Array.from(ops), new Uint8Array(0), new Uint8Array(0), extra].map((s) =>
+    brotliCompressSync(s, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }),
+  );
+  const header = encodeNotsotufHeader({
+    version,
+    diffForm: 0,
+    oldSize: base.length,
+    newSize,
+    lengths: [streams[0]!.length, streams[1]!.length, streams[2]!.length, streams[3]!.length],
+    methods: [0, 0, 0, 0],
+  });
+  await writeFile(patch, Buffer.concat([header, ...streams]));
+  return { old, patch };
 }

@@ -3,23 +3,12 @@
  * trips of a synthetic x86-64 executable whose calls moved, and hostile sections refused as PATCH_INVALID.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import fc from 'fast-check';
 import { isNotsotufError } from '../../src/core/errors.js';
-import {
-  encodeHeader,
-  MAGIC,
-  OP_COPY,
-  OP_FILTER,
-  OP_INSERT,
-  OP_PREDICT,
-  pushVarint,
-  zigzag,
-} from '../../src/patch/notsotuf/format.js';
+import { MAGIC, OP_COPY, OP_FILTER, OP_INSERT, OP_PREDICT, zigzag } from '../../src/patch/notsotuf/format.js';
 import {
   forEachPredictedField,
   isX86Executable,
@@ -27,8 +16,8 @@ import {
   OldToNew,
   RunCollector,
 } from '../../src/patch/notsotuf/rel32.js';
-import { applyPatchFile, createPatchFile } from '../../src/patch/registry.js';
-import { tempDir } from './helpers.js';
+import { applyPatchFile } from '../../src/patch/registry.js';
+import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -37,8 +26,6 @@ before(async () => {
   ({ dir, cleanup } = await tempDir('notsotuf-rel32-'));
 });
 after(() => cleanup());
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('OldToNew (as data)', () => {
   test('maps inside intervals, nothing outside', () => {
@@ -198,23 +185,7 @@ function program(grow: boolean, machine = 62): Buffer {
 }
 
 async function roundTrip(oldBytes: Buffer, newBytes: Buffer): Promise<{ size: number; version: number }> {
-  const id = n++;
-  const [old, neu, patch, out] = ['old', 'new', 'patch', 'out'].map((e) => join(dir, `${id}.${e}`)) as [
-    string,
-    string,
-    string,
-    string,
-  ];
-  await writeFile(old, oldBytes);
-  await writeFile(neu, newBytes);
-  const { size } = await createPatchFile({ codec: 'notsotuf', oldPath: old, newPath: neu, outPath: patch });
-  await applyPatchFile({
-    oldPath: old,
-    patchPath: patch,
-    outPath: out,
-    expected: { size: newBytes.length, sha256: sha(newBytes) },
-  });
-  assert.deepEqual(await readFile(out), newBytes);
+  const { size, patch } = await notsotufRoundTrip(join(dir, String(n++)), oldBytes, newBytes);
   return { size, version: (await readFile(patch))[MAGIC.length - 1]! };
 }
 
@@ -240,38 +211,9 @@ describe('predicted patches', () => {
 });
 
 describe('hostile predicted sections', () => {
-  function op(kind: number, ...fields: number[]): number[] {
-    const out = [kind];
-    for (const f of fields) pushVarint(out, f);
-    return out;
-  }
-
-  /** A hand-made patch of `version` from ops and extra bytes (brotli streams, no diff). */
-  async function handMade(
-    version: number,
-    base: Uint8Array,
-    newSize: number,
-    ops: number[],
-    extra = new Uint8Array(0),
-  ): Promise<{ old: string; patch: string }> {
-    const id = n++;
-    const old = join(dir, `${id}.hold`);
-    const patch = join(dir, `${id}.hpatch`);
-    await writeFile(old, base);
-    const streams = [Uint8Array.from(ops), new Uint8Array(0), new Uint8Array(0), extra].map((s) =>
-      brotliCompressSync(s, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }),
-    );
-    const header = encodeHeader({
-      version,
-      diffForm: 0,
-      oldSize: base.length,
-      newSize,
-      lengths: [streams[0]!.length, streams[1]!.length, streams[2]!.length, streams[3]!.length],
-      methods: [0, 0, 0, 0],
-    });
-    await writeFile(patch, Buffer.concat([header, ...streams]));
-    return { old, patch };
-  }
+  const op = notsotufOp;
+  const handMade = (version: number, base: Uint8Array, newSize: number, ops: number[], extra?: Uint8Array) =>
+    handMadeNotsotufPatch(join(dir, String(n++)), version, base, newSize, ops, extra);
 
   const base = Buffer.alloc(4096, 7);
 
