@@ -103,6 +103,15 @@ async function emitPieces(
   w.insert(data.subarray(pos));
 }
 
+/** A filtered region's bytes in filtered form, where they start in the old file, and their matches. */
+interface FilteredWork {
+  readonly region: FilterRegion;
+  readonly old: Uint8Array;
+  readonly neu: Uint8Array;
+  readonly origin: number;
+  readonly matches: Iterable<Match>;
+}
+
 /**
  * Emits the changed file `data` against its old version `oldData` (which starts at `oldOffset` in the old file)
  * with the matches found for them: matched bytes as approximate copies, filtered regions in filtered form, and
@@ -117,16 +126,94 @@ export async function emitFile(
   found: FileMatches,
   predict = false,
 ): Promise<void> {
-  const onRegion = (region: FilterRegion, index: number) =>
-    emitFiltered(w, oldOffset, oldData, data, region, (old, neu) => found.regionMatches(index, old, neu));
+  const filtered = (region: FilterRegion, index: number): FilteredWork => {
+    const old = filterRegion(oldData.subarray(region.oldStart, region.oldEnd), region.filter);
+    const neu = filterRegion(data.subarray(region.newStart, region.newEnd), region.filter);
+    return {
+      region,
+      old,
+      neu,
+      origin: oldOffset + region.oldStart,
+      matches: found.regionMatches(index, old, neu),
+    };
+  };
   const lazy = withRegions(found.matches, found.regions);
-  if (!predict) return emitPieces(w, lazy, oldData, oldOffset, data, onRegion);
-  const pieces = [...lazy];
+  if (!predict)
+    return emitPieces(w, lazy, oldData, oldOffset, data, (region, index) =>
+      emitFiltered(w, filtered(region, index)),
+    );
+  // A predicted section's ADDs wait for all its matches (the map), so the literals go ahead of them.
+  const works = new Map<number, FilteredWork>();
+  const pieces = await collectPieces(
+    lazy,
+    data,
+    (region, index) => {
+      const work = filtered(region, index);
+      const matched = { ...work, matches: [...work.matches] };
+      works.set(index, matched);
+      return matched;
+    },
+    (literal) => w.preInsert(literal),
+  );
+  const onRegion = async (_region: FilterRegion, index: number) => {
+    const work = works.get(index);
+    if (!work) throw internalError(`The filtered region ${index} was not matched.`);
+    works.delete(index);
+    await emitFiltered(w, work);
+  };
   const runs = sectionRuns(pieces, oldOffset, w.written);
   if (runs.count > MAX_PREDICT_RUNS) return emitPieces(w, pieces, oldData, oldOffset, data, onRegion);
   w.beginPredict(OldToNew.build(runs.triples()));
   await emitPieces(w, pieces, oldData, oldOffset, data, onRegion);
   w.endPredict();
+}
+
+/** The literal bytes emitPieces outputs for `matches` over `data` (no regions), in order. */
+function* literals(matches: Iterable<Match>, data: Uint8Array): Generator<Uint8Array> {
+  let pos = 0;
+  for (const m of emitted(matches)) {
+    if ('region' in m) throw internalError('The patch plan has a filtered region inside another.');
+    yield data.subarray(pos, m.newStart);
+    pos = m.newStart + m.length;
+  }
+  yield data.subarray(pos);
+}
+
+/**
+ * All of `lazy`'s pieces, found with turns for the event loop, each filtered region matched by `matchRegion`.
+ * The literal bytes go to `literal` as soon as they are known, in the order emitPieces outputs them (a region's
+ * own between those before and after it): they compress while the rest of the file is matched.
+ */
+async function collectPieces(
+  lazy: Iterable<Piece>,
+  data: Uint8Array,
+  matchRegion: (region: FilterRegion, index: number) => FilteredWork,
+  literal: (bytes: Uint8Array) => void,
+): Promise<Piece[]> {
+  const pieces: Piece[] = [];
+  const kept = (function* () {
+    for (const piece of lazy) {
+      pieces.push(piece);
+      yield piece;
+    }
+  })();
+  const pause = yielder();
+  let pos = 0;
+  for (const piece of emitted(kept)) {
+    const wait = pause();
+    if (wait) await wait;
+    if ('region' in piece) {
+      literal(data.subarray(pos, piece.region.newStart));
+      const work = matchRegion(piece.region, piece.index);
+      for (const bytes of literals(work.matches, work.neu)) literal(bytes);
+      pos = piece.region.newEnd;
+    } else {
+      literal(data.subarray(pos, piece.newStart));
+      pos = piece.newStart + piece.length;
+    }
+  }
+  literal(data.subarray(pos));
+  return pieces;
 }
 
 /**
@@ -142,21 +229,12 @@ function sectionRuns(pieces: readonly Piece[], oldOffset: number, newOffset: num
   return runs;
 }
 
-/** Emits one filtered region: both sides filtered, then matched like any file. */
-async function emitFiltered(
-  w: OpsWriter,
-  oldOffset: number,
-  oldData: Uint8Array,
-  data: Uint8Array,
-  region: FilterRegion,
-  match: (old: Uint8Array, neu: Uint8Array) => Iterable<Match>,
-): Promise<void> {
-  const old = filterRegion(oldData.subarray(region.oldStart, region.oldEnd), region.filter);
-  const neu = filterRegion(data.subarray(region.newStart, region.newEnd), region.filter);
-  const origin = oldOffset + region.oldStart;
+/** Emits one filtered region, both sides filtered and matched like any file. */
+async function emitFiltered(w: OpsWriter, work: FilteredWork): Promise<void> {
+  const { region, old, neu, origin } = work;
   w.beginFilter(region.filter, neu.length, origin, old.length);
   // Matches only: a region inside a region cannot come.
-  await emitPieces(w, match(old, neu), old, origin, neu, () => {
+  await emitPieces(w, work.matches, old, origin, neu, () => {
     throw internalError('The patch plan has a filtered region inside another.');
   });
   w.endFilter();

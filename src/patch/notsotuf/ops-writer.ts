@@ -1,3 +1,4 @@
+import { internalError } from '../../core/foreign-error.js';
 import type { DeltaFilter } from './delta-filter.js';
 import {
   OP_ADD,
@@ -106,6 +107,8 @@ export class OpsWriter {
   private pendingCopy: { start: number; length: number } | undefined;
   /** Bytes inserted since the last instruction (already in the extra stream; the INSERT op is pending). */
   private pendingInsertLength = 0;
+  /** Extra-stream bytes put there by preInsert that no insert() has output yet. */
+  private preinserted = 0;
   private scratch = new Uint8Array(1 << 16);
   private nonzero = new Uint8Array(1 << 16);
   /** The predicted section's mapping, while in one (beginPredict). */
@@ -165,9 +168,22 @@ export class OpsWriter {
   insert(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.flushCopy();
-    this.extra.push(bytes);
+    // Bytes preInsert put in the extra stream already: only their INSERT is still to come.
+    const ahead = Math.min(this.preinserted, bytes.length);
+    this.preinserted -= ahead;
+    if (ahead < bytes.length) this.extra.push(bytes.subarray(ahead));
     this.pendingInsertLength += bytes.length;
     this.written += bytes.length;
+  }
+
+  /**
+   * Puts `bytes` in the extra stream ahead of the insert() calls that output them, which must then come with
+   * the same bytes in the same order before any other insert: a predicted file's literals start compressing
+   * while the rest of its matches are still being found (its ADDs wait for all of them).
+   */
+  preInsert(bytes: Uint8Array): void {
+    this.extra.push(bytes);
+    this.preinserted += bytes.length;
   }
 
   /**
@@ -324,6 +340,8 @@ export class OpsWriter {
 
   /** Flushes pending instructions; call once at the end. */
   finish(): void {
+    if (this.preinserted !== 0)
+      throw internalError(`${this.preinserted} pre-inserted bytes were never output.`);
     this.flushCopy();
     this.flushInsert();
     if (this.zeros > 0 || this.others > 0) this.flushRun();
