@@ -10,6 +10,7 @@ import { lzmaDecompressStream } from '../../src/patch/lzma/decoder.js';
 import { loadLzmaNative } from '../../src/patch/lzma/encoder.js';
 import { METHOD_BROTLI, METHOD_BZIP2, METHOD_LZMA } from '../../src/patch/notsotuf/format.js';
 import {
+  bzip2Patch,
   type Compressed,
   mostlyText,
   oneShotBrotliQuality,
@@ -66,6 +67,13 @@ describe('which coders a stream tries (as data)', () => {
   test('without liblzma every stream is brotli (quality 10 at most above 4 MiB) and bzip2', () => {
     assert.equal(oneShotBrotliQuality(never, binaryLike(300 * KiB), false), 11);
     assert.equal(oneShotBrotliQuality(never, new Uint8Array((4 << 20) + 1), false), 10);
+  });
+
+  test("a patch's bzip2 is in 100 kB blocks (a client decodes it in 0.4 MB of tables, not 3.6 MB)", () => {
+    const bytes = binaryLike(250 * KiB);
+    const packed = bzip2Patch(bytes);
+    assert.equal(Buffer.from(packed.subarray(0, 4)).toString('latin1'), 'BZh1');
+    assert.deepEqual(Buffer.from(bzip2Decompress(packed)), Buffer.from(bytes));
   });
 
   test('text: tar padding (NUL) and whitespace are allowed, 1 % of other control bytes is not', () => {

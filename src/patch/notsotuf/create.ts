@@ -2,7 +2,6 @@ import { open, rm, writeFile } from 'node:fs/promises';
 import { checkAborted } from '../../core/aborted.js';
 import { NotsotufError } from '../../core/errors.js';
 import { internalError } from '../../core/foreign-error.js';
-import { bzip2Compress } from '../bzip2/index.js';
 import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
 import { patchIoError } from '../patch-errors.js';
@@ -23,7 +22,7 @@ import type { MatchJob, OpenInput } from './match-protocol.js';
 import type { Matcher } from './matcher.js';
 import { OpsWriter } from './ops-writer.js';
 import { isX86Executable } from './rel32.js';
-import { type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
+import { bzip2Patch, type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
 import { dropSpareTable } from './table-pool.js';
 import { indexTar, type TarMember } from './tar-index.js';
 import { membersToHash, planMembers } from './tar-steps.js';
@@ -224,7 +223,7 @@ async function compressStreams(
       c.push(plainBytes);
       plain = c.finish();
     } else if (plainBytes && plainBytes.length >= PLAIN_MIN_DIFF_PER_OP * opsLength) {
-      plain = Promise.resolve({ data: bzip2Compress(plainBytes), method: METHOD_BZIP2 });
+      plain = Promise.resolve({ data: bzip2Patch(plainBytes), method: METHOD_BZIP2 });
     }
     const [ops, runs, bytes, extra] = await finishing;
     const plainResult = await plain;

@@ -16,6 +16,18 @@ const brotli = promisify(brotliCompress);
 const BROTLI_Q11_LIMIT = 4 << 20;
 /** Streams up to this size also try brotli and bzip2 when LZMA is available: cheap, and they win on some. */
 export const SMALL_STREAM = 1 << 20;
+/**
+ * bzip2's block size in a patch, in units of 100 kB: the smallest. On the corpus's plain diffs (the only streams
+ * bzip2 wins) it made them smaller, not larger (es −3.7 %, macho −2.0 % against 900 kB blocks: a diff's statistics
+ * change within a block), and a client decodes a 100 kB block in 0.4 MB of tables instead of 3.6 MB.
+ */
+const PATCH_BZIP2_BLOCK = 1;
+
+/** bzip2 of a patch stream, in PATCH_BZIP2_BLOCK blocks. */
+export function bzip2Patch(bytes: Uint8Array): Uint8Array {
+  return bzip2Compress(bytes, { blockSize100k: PATCH_BZIP2_BLOCK });
+}
+
 /** Up to this size every stream also tries brotli at its quality: at most a few tenths of a second. */
 const TINY_STREAM = 128 << 10;
 
@@ -89,7 +101,7 @@ export class StreamCompressor {
     else if (this.streamingBrotli) candidates.push(brotliCandidate(this.streamingBrotli.output));
     // liblzma and brotli run on their own threads while bzip2 runs here: all at once.
     if (bytes && (this.policy.withBzip2 || !this.lzma))
-      candidates.push(Promise.resolve({ data: bzip2Compress(bytes), method: METHOD_BZIP2 }));
+      candidates.push(Promise.resolve({ data: bzip2Patch(bytes), method: METHOD_BZIP2 }));
     const results = await Promise.all(candidates);
     return results.reduce((best, c) => (c.data.length < best.data.length ? c : best));
   }
