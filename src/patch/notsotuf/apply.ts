@@ -26,6 +26,7 @@ import {
   OP_INSERT,
   OP_PREDICT,
   type PatchHeader,
+  PREDICT_ARM64,
   PREDICT_END,
   PREDICT_X86,
   STREAMS,
@@ -33,7 +34,7 @@ import {
   unzigzag,
 } from './format.js';
 import { PredictLookahead } from './predict-section.js';
-import { applyPredictions, type OldToNew } from './rel32.js';
+import { type SectionPredictor, sectionPredictor } from './predictor.js';
 
 /**
  * Size of the pieces old bytes are read and output is written in (256 KiB): memory stays bounded for any file
@@ -189,8 +190,8 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     let lastReport = 0;
     /** The filtered region being output, if any. */
     let region: FilteredRegion | undefined;
-    /** The predicted section's mapping while in one, a second reader of the ops stream that finds them. */
-    let predict: OldToNew | undefined;
+    /** The predicted section's rule while in one, and a second reader of the ops stream that finds sections. */
+    let predict: SectionPredictor | undefined;
     let lookahead: PredictLookahead | undefined;
     let oldCopy: Buffer | undefined;
     /** Output bytes the next instruction may make: up to the end of the result, or of the filtered region. */
@@ -227,7 +228,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
             if (predicting) oldCopy!.set(oldBuf.subarray(0, want));
             const pending = diff.addInto(oldBuf, want);
             if (pending) await pending;
-            if (predicting) applyPredictions(oldBuf, oldCopy!, want, outPos + done, start + done, predict!);
+            if (predicting) predict!.apply(oldBuf, oldCopy!, want, outPos + done, start + done);
           }
           region?.unfilter.unfilterInPlace(oldBuf, want);
           if (!writer.pushSync(oldBuf, want)) await writer.push(oldBuf.subarray(0, want));
@@ -277,9 +278,21 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
       } else if (kind === OP_PREDICT && header.version! >= 4) {
         let mode = ops.varintSync();
         if (mode < 0) mode = await ops.varint();
-        if (mode === PREDICT_X86 && !predict && !region) {
+        const starts = mode === PREDICT_X86 || (mode === PREDICT_ARM64 && header.version! >= 5);
+        if (starts && !predict && !region) {
+          let oldOrigin = 0;
+          if (mode === PREDICT_ARM64) {
+            oldOrigin = ops.varintSync();
+            if (oldOrigin < 0) oldOrigin = await ops.varint();
+            if (oldOrigin > header.oldSize) throw invalidPatch('a predicted section starts outside the base');
+          }
           lookahead ??= new PredictLookahead(opsReader());
-          predict = await lookahead.nextSection();
+          const map = await lookahead.nextSection();
+          predict = sectionPredictor(
+            mode === PREDICT_ARM64 ? { kind: PREDICT_ARM64, oldOrigin } : { kind: PREDICT_X86 },
+            map,
+            outPos,
+          );
           oldCopy ??= Buffer.allocUnsafe(PIECE);
         } else if (mode === PREDICT_END && predict && !region) predict = undefined;
         else throw invalidPatch('a predicted section is malformed');

@@ -5,18 +5,11 @@ import { internalError } from '../../core/foreign-error.js';
 import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
 import { patchIoError } from '../patch-errors.js';
-import { emitFile } from './emit.js';
+import { isArm64Executable } from './arm64.js';
+import { type ExecutableKind, emitFile } from './emit.js';
 import { matchLazily, unpackFileMatches } from './file-matches.js';
 import { FileSlices } from './file-slices.js';
-import {
-  DIFF_PLAIN,
-  DIFF_RUNS,
-  encodeHeader,
-  MAGIC,
-  METHOD_BROTLI,
-  METHOD_BZIP2,
-  VERSION_WITHOUT_PREDICT,
-} from './format.js';
+import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, formatVersion, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
 import { MatchAhead } from './match-ahead.js';
 import type { MatchJob, OpenInput } from './match-protocol.js';
 import type { Matcher } from './matcher.js';
@@ -36,9 +29,11 @@ import { membersToHash, planMembers } from './tar-steps.js';
  */
 const PLAIN_MIN_DIFF_PER_OP = 500;
 
-/** Both versions are x86 executables: their branches and addresses are predicted (rel32.ts). */
-function bothX86(old: Uint8Array, neu: Uint8Array): boolean {
-  return isX86Executable(old) && isX86Executable(neu);
+/** The kind of executable both versions are, if they are one: their code is predicted (rel32.ts, arm64.ts). */
+function executableKind(old: Uint8Array, neu: Uint8Array): ExecutableKind | undefined {
+  if (isX86Executable(old) && isX86Executable(neu)) return 'x86';
+  if (isArm64Executable(old) && isArm64Executable(neu)) return 'arm64';
+  return undefined;
 }
 
 /** The old and new files, open, and read in slices. */
@@ -99,7 +94,7 @@ async function emitTar(
         const oldData = old.read(content.base.dataStart, content.base.dataSize);
         const data = neu.read(m.dataStart, m.dataSize);
         const found = worked ? unpackFileMatches(worked) : matchLazily(oldData, data, matcher);
-        await emitFile(w, content.base.dataStart, oldData, data, found, bothX86(oldData, data));
+        await emitFile(w, content.base.dataStart, oldData, data, found, executableKind(oldData, data));
       }
       pos = m.dataStart + m.dataSize;
       progress(pos);
@@ -139,7 +134,7 @@ async function emitAll(
     const oldBytes = old.read(0, old.size);
     const newBytes = neu.read(0, neu.size);
     const found = matchLazily(oldBytes, newBytes, settings.matcher);
-    await emitFile(w, 0, oldBytes, newBytes, found, bothX86(oldBytes, newBytes));
+    await emitFile(w, 0, oldBytes, newBytes, found, executableKind(oldBytes, newBytes));
   }
 }
 
@@ -158,8 +153,8 @@ async function openInput(path: string): Promise<{ close(): Promise<void>; input:
 interface Streams {
   readonly streams: Compressed[];
   readonly usePlain: boolean;
-  /** A predicted section was written (format version 4). */
-  readonly predicted: boolean;
+  /** The kinds of predicted sections written (they decide the format version). */
+  readonly predicted: { readonly x86: boolean; readonly arm64: boolean };
 }
 
 /** Plans the patch of `inputs` and compresses its streams. */
@@ -263,7 +258,7 @@ export async function createNotsotufPatch(
   }
   const { streams, usePlain, predicted } = compressed;
   const header = encodeHeader({
-    version: predicted ? MAGIC[MAGIC.length - 1]! : VERSION_WITHOUT_PREDICT,
+    version: formatVersion(predicted),
     diffForm: usePlain ? DIFF_PLAIN : DIFF_RUNS,
     oldSize,
     newSize,

@@ -2,9 +2,14 @@ import { internalError } from '../../core/foreign-error.js';
 import { filterRegion } from './delta-filter.js';
 import type { FileMatches } from './file-matches.js';
 import type { FilterRegion } from './filter-regions.js';
+import { PREDICT_ARM64, PREDICT_X86 } from './format.js';
 import type { Match } from './matcher.js';
 import type { OpsWriter } from './ops-writer.js';
+import type { PredictMode } from './predictor.js';
 import { MAX_PREDICT_RUNS, OldToNew, RunCollector } from './rel32.js';
+
+/** The executables whose code is predicted: both versions of a file must be of one kind. */
+export type ExecutableKind = 'x86' | 'arm64';
 
 /** How long the matcher may hold the event loop before it lets the compressors' I/O through. */
 const YIELD_EVERY_MS = 20;
@@ -115,8 +120,8 @@ interface FilteredWork {
 /**
  * Emits the changed file `data` against its old version `oldData` (which starts at `oldOffset` in the old file)
  * with the matches found for them: matched bytes as approximate copies, filtered regions in filtered form, and
- * the bytes between matches literally. With `predict` (an x86 executable), in a predicted section (rel32.ts)
- * when its runs fit MAX_PREDICT_RUNS.
+ * the bytes between matches literally. With `predict` (both versions are x86 or arm64 executables), in a
+ * predicted section of that kind (rel32.ts, arm64.ts) when its runs fit MAX_PREDICT_RUNS.
  */
 export async function emitFile(
   w: OpsWriter,
@@ -124,7 +129,7 @@ export async function emitFile(
   oldData: Uint8Array,
   data: Uint8Array,
   found: FileMatches,
-  predict = false,
+  predict?: ExecutableKind,
 ): Promise<void> {
   const filtered = (region: FilterRegion, index: number): FilteredWork => {
     const old = filterRegion(oldData.subarray(region.oldStart, region.oldEnd), region.filter);
@@ -163,7 +168,9 @@ export async function emitFile(
   };
   const runs = sectionRuns(pieces, oldOffset, w.written);
   if (runs.count > MAX_PREDICT_RUNS) return emitPieces(w, pieces, oldData, oldOffset, data, onRegion);
-  w.beginPredict(OldToNew.build(runs.triples()));
+  const mode: PredictMode =
+    predict === 'arm64' ? { kind: PREDICT_ARM64, oldOrigin: oldOffset } : { kind: PREDICT_X86 };
+  w.beginPredict(OldToNew.build(runs.triples()), mode);
   await emitPieces(w, pieces, oldData, oldOffset, data, onRegion);
   w.endPredict();
 }

@@ -2,13 +2,14 @@ import type { NotsotufError } from '../../core/errors.js';
 import { patchInvalid } from '../patch-errors.js';
 
 /**
- * notsotuf patch format, version 4 (codec name `notsotuf`; version 3 is version 4 without PREDICT, version 2 is
- * version 3 without FILTER; both are still read, and a patch without PREDICT is written as version 3 so clients
- * that read only up to 3 can apply it). Little-endian throughout.
+ * notsotuf patch format, version 5 (codec name `notsotuf`; version 4 is version 5 without PREDICT mode 2, version
+ * 3 is version 4 without PREDICT, version 2 is version 3 without FILTER; all are still read). A patch is written
+ * as the lowest version that has what it uses (see formatVersion), so clients that read only older versions can
+ * apply it whenever it does not need the newer one. Little-endian throughout.
  *
  * ```
  * offset  size  field
- * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x04   (the last byte is the format version: 3 or 4, see above)
+ * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x05   (the last byte is the format version: 3, 4 or 5, see above)
  * 16      8     oldSize   size of the base file the patch applies to
  * 24      8     newSize   size of the file it produces
  * 32      32    compressed length of each stream (uint64): ops, diff runs, diff bytes, extra
@@ -39,6 +40,10 @@ import { patchInvalid } from '../patch-errors.js';
  *   prediction maps the field's old target through the section's own ADD and COPY instructions outside filtered
  *   regions, so the applier reads a section's instructions (at most MAX_PREDICT_SECTION bytes) before it runs
  *   them. Sections do not nest, begin outside a filtered region, and end outside one.
+ *   Mode `2` (version 5), followed by a varint `oldOrigin` (at most oldSize), starts a section predicted for arm64
+ *   (arm64.ts): in each ADD chunk, the `B`/`BL` instructions and the `ADRP` + `ADD`/load/store pairs at
+ *   multiples of 4 in the file are new = prediction + diff, 4 or 8 bytes each. Positions in that file count from
+ *   the section's start in the new output and from `oldOrigin` in the base, since ADRP's pages are the file's.
  *
  * The diff bytes of all ADDs, one sequence, are mostly zeros (an approximate match agrees on most bytes), so they
  * are stored run-length coded in two streams: the runs stream holds varint pairs (zeros, others): `zeros` zero
@@ -51,11 +56,17 @@ import { patchInvalid } from '../patch-errors.js';
  * LZMA streams are `.lzma` files (13-byte header with the exact uncompressed size, see ../lzma/format.ts) with a
  * dictionary of at most MAX_LZMA_DICT, so a client decodes four of them in bounded memory.
  */
-export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0004', 'latin1');
-/** The version a patch without PREDICT is written as (readable by clients that know versions 2 and 3). */
-export const VERSION_WITHOUT_PREDICT = 3;
-/** Format versions this code reads: 2 (no FILTER), 3 (no PREDICT) and 4. */
-export const READABLE_VERSIONS: readonly number[] = [2, 3, 4];
+export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0005', 'latin1');
+/** Format versions this code reads: 2 (no FILTER), 3 (no PREDICT), 4 (no arm64 PREDICT) and 5. */
+export const READABLE_VERSIONS: readonly number[] = [2, 3, 4, 5];
+
+/**
+ * The version a patch is written as: the lowest that has what it uses, so that clients which read only older
+ * versions can still apply it (version 3 without PREDICT, 4 with x86 sections only, 5 with arm64 ones).
+ */
+export function formatVersion(uses: { readonly x86: boolean; readonly arm64: boolean }): number {
+  return uses.arm64 ? 5 : uses.x86 ? 4 : 3;
+}
 export const HEADER_SIZE = 72;
 export const METHOD_BROTLI = 0;
 export const METHOD_BZIP2 = 1;
@@ -70,6 +81,7 @@ export const OP_FILTER = 3;
 export const OP_PREDICT = 4;
 export const PREDICT_END = 0;
 export const PREDICT_X86 = 1;
+export const PREDICT_ARM64 = 2;
 /** Most bytes of instructions a predicted section may have (the applier holds them): 64 MiB. */
 export const MAX_PREDICT_SECTION = 64 << 20;
 /** Files above 2^40 bytes (1 TiB) are not app bundles; the bound keeps offsets in safe integers. */

@@ -6,12 +6,13 @@ import {
   OP_FILTER,
   OP_INSERT,
   OP_PREDICT,
+  PREDICT_ARM64,
   PREDICT_END,
-  PREDICT_X86,
   pushVarint,
   zigzag,
 } from './format.js';
-import { diffAgainstPredictions, type OldToNew, PREDICT_CHUNK } from './rel32.js';
+import { type PredictMode, predictFields, type SectionPredictor, sectionPredictor } from './predictor.js';
+import { type OldToNew, PREDICT_CHUNK } from './rel32.js';
 
 /** Equal bytes in a row from which an ADD is split and the run becomes a COPY: fewer diff bytes to store and add. */
 // Measured on esbuild 0.23.0 → 0.23.1 (diff+ops, bzip2): 64 → 233 KB, 512 → 215 KB, 4096 → 213 KB, never → 213 KB.
@@ -111,11 +112,11 @@ export class OpsWriter {
   private preinserted = 0;
   private scratch = new Uint8Array(1 << 16);
   private nonzero = new Uint8Array(1 << 16);
-  /** The predicted section's mapping, while in one (beginPredict). */
-  private predict: OldToNew | undefined;
+  /** The predicted section's rule, while in one (beginPredict). */
+  private predict: SectionPredictor | undefined;
   private inFilter = false;
-  /** True once a predicted section was written: the patch then needs format version 4. */
-  predicted = false;
+  /** The kinds of predicted sections written, for the patch's format version (format.ts, formatVersion). */
+  readonly predicted = { x86: false, arm64: false };
   written = 0;
 
   /**
@@ -275,7 +276,7 @@ export class OpsWriter {
     this.written += n;
   }
 
-  /** Takes the diff of each predicted field against its prediction (rel32.ts), chunk by chunk as apply does. */
+  /** Takes the diff of each predicted instruction against its prediction, chunk by chunk as apply does. */
   private predictFields(
     d: Uint8Array,
     old: Uint8Array,
@@ -284,29 +285,32 @@ export class OpsWriter {
     origin: number,
   ): void {
     for (let c = 0; c < neu.length; c += PREDICT_CHUNK) {
-      diffAgainstPredictions(
+      this.predict!.diff(
         d.subarray(c),
         neu.subarray(c),
         old.subarray(start + c),
         Math.min(PREDICT_CHUNK, neu.length - c),
         this.written + c,
         origin + start + c,
-        this.predict!,
       );
     }
   }
 
   /**
-   * Starts a predicted section (format.ts, PREDICT): the ADDs that follow, outside filtered regions, take the
-   * diff of x86 branch and address fields against `map`'s prediction (rel32.ts). `map` must be made from exactly
-   * the ADD and COPY instructions of the section outside filtered regions (any cut of them into instructions).
+   * Starts a predicted section (format.ts, PREDICT) here, in `mode`: the ADDs that follow, outside filtered
+   * regions, take the diff of x86 fields or arm64 instructions against `map`'s prediction (rel32.ts, arm64.ts).
+   * `map` must be made from exactly the ADD and COPY instructions of the section outside filtered regions (any cut
+   * of them into instructions).
    */
-  beginPredict(map: OldToNew): void {
+  beginPredict(map: OldToNew, mode: PredictMode): void {
     this.flushCopy();
     this.flushInsert();
-    this.ops.push([OP_PREDICT, PREDICT_X86]);
-    this.predict = map;
-    this.predicted = true;
+    const op = [OP_PREDICT];
+    for (const field of predictFields(mode)) pushVarint(op, field);
+    this.ops.push(op);
+    this.predict = sectionPredictor(mode, map, this.written);
+    if (mode.kind === PREDICT_ARM64) this.predicted.arm64 = true;
+    else this.predicted.x86 = true;
   }
 
   /** Ends the predicted section. */

@@ -6,6 +6,7 @@ import {
   OP_FILTER,
   OP_INSERT,
   OP_PREDICT,
+  PREDICT_ARM64,
   PREDICT_END,
   PREDICT_X86,
   unzigzag,
@@ -20,6 +21,13 @@ const FIELDS: Readonly<Record<number, number>> = {
   [OP_FILTER]: 5,
   [OP_PREDICT]: 1,
 };
+
+/** How many varint fields instruction `kind` has, given those read so far (an arm64 PREDICT has its old origin). */
+function fieldCount(kind: number, fields: readonly number[]): number {
+  const count = FIELDS[kind];
+  if (count === undefined) throw invalidPatch(`unknown instruction ${kind}`);
+  return kind === OP_PREDICT && fields[0] === PREDICT_ARM64 ? 2 : count;
+}
 
 /**
  * The applier's look-ahead over the ops stream (a second reader of it, from its start): before a predicted
@@ -49,9 +57,7 @@ export class PredictLookahead {
     fields.length = 0;
     const kind = ops.byteSync();
     if (kind < 0) return ops.byte().then((k) => this.finishStep(k, fields, runs));
-    const count = FIELDS[kind];
-    if (count === undefined) throw invalidPatch(`unknown instruction ${kind}`);
-    for (let i = 0; i < count; i++) {
+    while (fields.length < fieldCount(kind, fields)) {
       const v = ops.varintSync();
       if (v < 0) return this.finishStep(kind, fields, runs);
       fields.push(v);
@@ -61,9 +67,7 @@ export class PredictLookahead {
 
   /** step's slow path: reads the rest of the instruction's fields, awaiting the reader. */
   private async finishStep(kind: number, fields: number[], runs: RunCollector | undefined): Promise<number> {
-    const count = FIELDS[kind];
-    if (count === undefined) throw invalidPatch(`unknown instruction ${kind}`);
-    while (fields.length < count) fields.push(await this.ops.varint());
+    while (fields.length < fieldCount(kind, fields)) fields.push(await this.ops.varint());
     return this.apply(kind, fields, runs);
   }
 
@@ -91,7 +95,7 @@ export class PredictLookahead {
     for (;;) {
       let mode = this.step(undefined);
       if (typeof mode !== 'number') mode = await mode;
-      if (mode === PREDICT_X86) break;
+      if (mode === PREDICT_X86 || mode === PREDICT_ARM64) break;
     }
     const runs = new RunCollector();
     for (;;) {
