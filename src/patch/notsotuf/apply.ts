@@ -87,10 +87,17 @@ async function* streamRange(
   }
 }
 
-/** Collects output into one reused buffer of a piece and writes it out whole: memory stays flat for any size. */
+/**
+ * Collects output into pieces and writes each out whole, from two reused buffers: one fills while the other is
+ * being written (the write is on libuv's thread, so apply does not sit idle for it). Memory stays flat for any size.
+ */
 class PieceWriter {
-  private readonly buf = Buffer.allocUnsafe(PIECE);
+  private readonly buffers = [Buffer.allocUnsafe(PIECE), Buffer.allocUnsafe(PIECE)];
+  private buf = this.buffers[0]!;
   private used = 0;
+  /** The write of the other buffer, if one is under way. */
+  private writing: Promise<void> | undefined;
+
   constructor(
     private readonly out: FileHandle,
     /** Sees every byte once, in order, before it is written (ApplyPatchOptions.onOutput). */
@@ -116,14 +123,43 @@ class PieceWriter {
     }
   }
 
-  async flush(): Promise<void> {
-    if (this.onOutput && this.used > 0) await this.onOutput(this.buf.subarray(0, this.used));
+  /** Starts writing the buffered piece, once the piece before it is written, and goes on in the other buffer. */
+  private async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const piece = this.buf.subarray(0, this.used);
+    if (this.onOutput) await this.onOutput(piece);
+    await this.settled();
+    const writing = this.writeAll(piece);
+    writing.catch(() => undefined); // awaited by the next flush or finish; an abandoned apply must not crash
+    this.writing = writing;
+    this.buf = this.buf === this.buffers[0] ? this.buffers[1]! : this.buffers[0]!;
+    this.used = 0;
+  }
+
+  private async writeAll(piece: Buffer): Promise<void> {
     let done = 0;
-    while (done < this.used) {
-      const { bytesWritten } = await this.out.write(this.buf, done, this.used - done);
+    while (done < piece.length) {
+      const { bytesWritten } = await this.out.write(piece, done, piece.length - done);
       done += bytesWritten;
     }
-    this.used = 0;
+  }
+
+  /** Waits for the write under way, if any (rethrowing its error). */
+  private async settled(): Promise<void> {
+    const writing = this.writing;
+    this.writing = undefined;
+    await writing;
+  }
+
+  /** Writes what is left and waits until every byte is written. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.settled();
+  }
+
+  /** Waits for a write under way to end, ignoring its error (before the file is closed after a failure). */
+  async abandon(): Promise<void> {
+    await this.writing?.catch(() => undefined);
   }
 }
 
@@ -152,6 +188,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
   const out = await open(outPath, 'wx');
   let ok = false;
   const readers: ByteReader[] = [];
+  const writer = new PieceWriter(out, options.onOutput);
   try {
     if ((await oldFh.stat()).size !== header.oldSize) {
       throw invalidPatch(`it was made for a base of ${header.oldSize} bytes, not this file`);
@@ -182,7 +219,6 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
       ByteReader,
     ];
     const diff = new DiffReader(diffRuns, diffBytes);
-    const writer = new PieceWriter(out, options.onOutput);
     const oldBuf = Buffer.allocUnsafe(PIECE);
     const oldBlocks = new BlockCache(oldFh, oldPath, header.oldSize);
     let outPos = 0;
@@ -308,12 +344,13 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     if (predict || !(await ops.atEnd()) || !(await diff.atEnd()) || !(await extra.atEnd())) {
       throw invalidPatch('data left over after the result was complete');
     }
-    await writer.flush();
+    await writer.finish();
     options.onProgress?.({ done: outPos, total: header.newSize });
     ok = true;
     return { size: outPos };
   } finally {
     for (const reader of readers) await reader.close().catch(() => undefined);
+    await writer.abandon();
     await oldFh.close();
     await out.close();
     if (!ok) await rm(outPath, { force: true });
