@@ -1,13 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, rm } from 'node:fs/promises';
-import { createBrotliDecompress } from 'node:zlib';
+import { open, rm } from 'node:fs/promises';
 import { checkAborted } from '../../core/aborted.js';
-import { bzip2DecompressStream } from '../bzip2/decoder.js';
 import type { ApplyPatchOptions } from '../codec.js';
-import { lzmaDecompressStream } from '../lzma/decoder.js';
 import { BlockCache } from './block-cache.js';
 import { ByteReader } from './byte-reader.js';
-import { copyBytes } from './copy-bytes.js';
 import { isValidFilter } from './delta-filter.js';
 import { DiffReader } from './diff-reader.js';
 import { APPLY_PIECE, FilteredRegion } from './filtered-old.js';
@@ -16,10 +11,6 @@ import {
   decodeHeader,
   HEADER_SIZE,
   invalidPatch,
-  MAX_FILE_SIZE,
-  MAX_LZMA_DICT,
-  METHOD_BZIP2,
-  METHOD_LZMA,
   OP_ADD,
   OP_COPY,
   OP_FILTER,
@@ -30,138 +21,18 @@ import {
   PREDICT_END,
   PREDICT_X86,
   STREAMS,
-  type StreamMethod,
   unzigzag,
 } from './format.js';
+import { PieceWriter } from './piece-writer.js';
 import { PredictLookahead } from './predict-section.js';
 import { type SectionPredictor, sectionPredictor } from './predictor.js';
+import { streamRange } from './stream-range.js';
 
 /**
  * Size of the pieces old bytes are read and output is written in (256 KiB): memory stays bounded for any file
  * size, and 1 MiB pieces were no faster.
  */
 const PIECE = APPLY_PIECE;
-
-/** Decompresses one stream from a byte range of the patch file, chunk by chunk. */
-async function* streamRange(
-  path: string,
-  start: number,
-  length: number,
-  method: StreamMethod,
-): AsyncGenerator<Buffer> {
-  if (length === 0) throw invalidPatch('an empty compressed stream');
-  const source = createReadStream(path, { start, end: start + length - 1 });
-  if (method === METHOD_LZMA) {
-    try {
-      for await (const chunk of lzmaDecompressStream(source as AsyncIterable<Buffer>, {
-        maxDictSize: MAX_LZMA_DICT,
-        maxOutputLength: MAX_FILE_SIZE,
-      }))
-        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    } finally {
-      source.destroy();
-    }
-    return;
-  }
-  if (method === METHOD_BZIP2) {
-    try {
-      for await (const chunk of bzip2DecompressStream(source as AsyncIterable<Buffer>, {
-        reuseBuffers: true,
-      }))
-        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    } finally {
-      source.destroy();
-    }
-    return;
-  }
-  const decoder = createBrotliDecompress();
-  source.on('error', (err) => decoder.destroy(err));
-  source.pipe(decoder);
-  try {
-    for await (const chunk of decoder) yield chunk as Buffer;
-  } catch (err) {
-    throw invalidPatch('a compressed stream is corrupt or truncated', err);
-  } finally {
-    source.destroy();
-    decoder.destroy();
-  }
-}
-
-/**
- * Collects output into pieces and writes each out whole, from two reused buffers: one fills while the other is
- * being written (the write is on libuv's thread, so apply does not sit idle for it). Memory stays flat for any size.
- */
-class PieceWriter {
-  private readonly buffers = [Buffer.allocUnsafe(PIECE), Buffer.allocUnsafe(PIECE)];
-  private buf = this.buffers[0]!;
-  private used = 0;
-  /** The write of the other buffer, if one is under way. */
-  private writing: Promise<void> | undefined;
-
-  constructor(
-    private readonly out: FileHandle,
-    /** Sees every byte once, in order, before it is written (ApplyPatchOptions.onOutput). */
-    private readonly onOutput?: (bytes: Uint8Array) => void | Promise<void>,
-  ) {}
-
-  /** Buffers `bytes` when they fit without a flush and returns true; otherwise does nothing (then call `push`). */
-  pushSync(bytes: Uint8Array, length = bytes.length): boolean {
-    if (this.used + length >= PIECE) return false;
-    copyBytes(bytes, 0, this.buf, this.used, length);
-    this.used += length;
-    return true;
-  }
-
-  async push(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const n = Math.min(bytes.length - offset, PIECE - this.used);
-      this.buf.set(bytes.subarray(offset, offset + n), this.used);
-      this.used += n;
-      offset += n;
-      if (this.used === PIECE) await this.flush();
-    }
-  }
-
-  /** Starts writing the buffered piece, once the piece before it is written, and goes on in the other buffer. */
-  private async flush(): Promise<void> {
-    if (this.used === 0) return;
-    const piece = this.buf.subarray(0, this.used);
-    if (this.onOutput) await this.onOutput(piece);
-    await this.settled();
-    const writing = this.writeAll(piece);
-    writing.catch(() => undefined); // awaited by the next flush or finish; an abandoned apply must not crash
-    this.writing = writing;
-    this.buf = this.buf === this.buffers[0] ? this.buffers[1]! : this.buffers[0]!;
-    this.used = 0;
-  }
-
-  private async writeAll(piece: Buffer): Promise<void> {
-    let done = 0;
-    while (done < piece.length) {
-      const { bytesWritten } = await this.out.write(piece, done, piece.length - done);
-      done += bytesWritten;
-    }
-  }
-
-  /** Waits for the write under way, if any (rethrowing its error). */
-  private async settled(): Promise<void> {
-    const writing = this.writing;
-    this.writing = undefined;
-    await writing;
-  }
-
-  /** Writes what is left and waits until every byte is written. */
-  async finish(): Promise<void> {
-    await this.flush();
-    await this.settled();
-  }
-
-  /** Waits for a write under way to end, ignoring its error (before the file is closed after a failure). */
-  async abandon(): Promise<void> {
-    await this.writing?.catch(() => undefined);
-  }
-}
 
 /**
  * Applies a notsotuf patch, streaming: the ops, diff and extra streams are decompressed as they are needed, old
