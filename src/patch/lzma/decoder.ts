@@ -111,22 +111,10 @@ class LzmaState {
   }
 
   private decodeLiteral(): void {
-    const { rc, literal, props } = this;
+    const { props } = this;
     const prev = this.total > 0 ? this.byteBack(1) : 0;
     const base = 0x300 * (((this.total & this.lpMask) << props.lc) + (prev >>> (8 - props.lc)));
-    let symbol = 1;
-    if (this.state >= 7) {
-      let matchByte = this.byteBack(this.rep0 + 1);
-      do {
-        const matchBit = (matchByte >>> 7) & 1;
-        matchByte <<= 1;
-        const bit = rc.bit(literal, base + ((1 + matchBit) << 8) + symbol);
-        symbol = (symbol << 1) | bit;
-        if (matchBit !== bit) break;
-      } while (symbol < 0x100);
-    }
-    while (symbol < 0x100) symbol = (symbol << 1) | rc.bit(literal, base + symbol);
-    this.put(symbol & 0xff);
+    this.put(this.rc.literal(this.literal, base, this.state >= 7 ? this.byteBack(this.rep0 + 1) : -1));
     this.state = this.state < 4 ? 0 : this.state < 10 ? this.state - 3 : this.state - 6;
   }
 

@@ -78,22 +78,95 @@ export class RangeDecoder {
     return result;
   }
 
+  /**
+   * A literal byte from the 0x300 probabilities at `base`: plain, or, with `matchByte` (0–255; −1 for none), coded
+   * against the byte at the last match distance until their first differing bit. The hottest loop of decoding, so
+   * the coder's state is kept in locals here instead of going through `bit`.
+   */
+  literal(probs: Uint16Array, base: number, matchByte: number): number {
+    const buf = this.buf;
+    let range = this.range;
+    let code = this.code;
+    let pos = this.pos;
+    let match = matchByte;
+    let symbol = 1;
+    while (symbol < 0x100) {
+      let i = base + symbol;
+      let matchBit = -1;
+      if (match >= 0) {
+        matchBit = (match >>> 7) & 1;
+        match = (match << 1) & 0xff;
+        i += (1 + matchBit) << 8;
+      }
+      const p = probs[i]!;
+      const bound = (range >>> 11) * p;
+      let bit = 0;
+      if (code < bound) {
+        range = bound;
+        probs[i] = p + ((BIT_MODEL_TOTAL - p) >>> MOVE_BITS);
+      } else {
+        range -= bound;
+        code -= bound;
+        probs[i] = p - (p >>> MOVE_BITS);
+        bit = 1;
+      }
+      if (range < TOP) {
+        if (pos >= buf.length) throw lzmaInvalid('the stream is truncated');
+        range *= 256;
+        code = code * 256 + buf[pos++]!;
+      }
+      symbol = (symbol << 1) | bit;
+      if (matchBit !== bit) match = -1;
+    }
+    this.range = range;
+    this.code = code;
+    this.pos = pos;
+    return symbol & 0xff;
+  }
+
   /** A `bits`-bit symbol from a bit tree whose probabilities start at `base` (index 1 is the root). */
   tree(probs: Uint16Array, base: number, bits: number): number {
-    let m = 1;
-    for (let i = 0; i < bits; i++) m = (m << 1) | this.bit(probs, base + m);
-    return m - (1 << bits);
+    return this.walk(probs, base, bits, false);
   }
 
   /** The same, least significant bit first (distance low bits and the align bits). */
   reverseTree(probs: Uint16Array, base: number, bits: number): number {
+    return this.walk(probs, base, bits, true);
+  }
+
+  /** A bit-tree walk with the coder's state in locals (as `literal`): most packets take one or two. */
+  private walk(probs: Uint16Array, base: number, bits: number, reverse: boolean): number {
+    const buf = this.buf;
+    let range = this.range;
+    let code = this.code;
+    let pos = this.pos;
     let m = 1;
     let symbol = 0;
-    for (let i = 0; i < bits; i++) {
-      const bit = this.bit(probs, base + m);
+    for (let k = 0; k < bits; k++) {
+      const i = base + m;
+      const p = probs[i]!;
+      const bound = (range >>> 11) * p;
+      let bit = 0;
+      if (code < bound) {
+        range = bound;
+        probs[i] = p + ((BIT_MODEL_TOTAL - p) >>> MOVE_BITS);
+      } else {
+        range -= bound;
+        code -= bound;
+        probs[i] = p - (p >>> MOVE_BITS);
+        bit = 1;
+      }
+      if (range < TOP) {
+        if (pos >= buf.length) throw lzmaInvalid('the stream is truncated');
+        range *= 256;
+        code = code * 256 + buf[pos++]!;
+      }
       m = (m << 1) | bit;
-      symbol |= bit << i;
+      symbol |= bit << k;
     }
-    return symbol;
+    this.range = range;
+    this.code = code;
+    this.pos = pos;
+    return reverse ? symbol : m - (1 << bits);
   }
 }
