@@ -11,7 +11,7 @@ import {
   pushVarint,
   zigzag,
 } from './format.js';
-import { type PredictMode, predictFields, type SectionPredictor, sectionPredictor } from './predictor.js';
+import { type PredictMode, predictModeFields, type SectionPredictor, sectionPredictor } from './predictor.js';
 import { type OldToNew, PREDICT_CHUNK } from './rel32.js';
 
 /** Equal bytes in a row from which an ADD is split and the run becomes a COPY: fewer diff bytes to store and add. */
@@ -306,7 +306,7 @@ export class OpsWriter {
     this.flushCopy();
     this.flushInsert();
     const op = [OP_PREDICT];
-    for (const field of predictFields(mode)) pushVarint(op, field);
+    for (const field of predictModeFields(mode)) pushVarint(op, field);
     this.ops.push(op);
     this.predict = sectionPredictor(mode, map, this.written);
     if (mode.kind === PREDICT_ARM64) this.predicted.arm64 = true;

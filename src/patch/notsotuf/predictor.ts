@@ -37,6 +37,6 @@ export function sectionPredictor(mode: PredictMode, map: OldToNew, sectionStart:
 }
 
 /** The instruction that starts a section in `mode`: its mode and, for arm64, the old origin (format.ts). */
-export function predictFields(mode: PredictMode): number[] {
+export function predictModeFields(mode: PredictMode): number[] {
   return mode.kind === PREDICT_ARM64 ? [mode.kind, mode.oldOrigin] : [mode.kind];
 }
