@@ -103,51 +103,6 @@ export function forEachPredictedInstruction(
   }
 }
 
-/** Byte `k` (little-endian) of the predicted words: 0–3 of `first`, 4–7 of `second`. */
-function predictedByte(first: number, second: number | undefined, k: number): number {
-  return ((k < 4 ? first : second!) >>> (8 * (k & 3))) & 0xff;
-}
-
-/**
- * The creator's side of one chunk: `d[0, n)` holds new − old; each predicted instruction's bytes become new −
- * prediction (bytewise mod 256).
- */
-export function diffAgainstArm64Predictions(
-  d: Uint8Array,
-  neu: Uint8Array,
-  old: Uint8Array,
-  n: number,
-  newBase: number,
-  oldBase: number,
-  origins: Origins,
-  map: OldToNew,
-): void {
-  forEachPredictedInstruction(old, n, newBase, oldBase, origins, map, (at, first, second) => {
-    const length = second === undefined ? 4 : 8;
-    for (let k = 0; k < length; k++) d[at + k] = (neu[at + k]! - predictedByte(first, second, k)) & 0xff;
-  });
-}
-
-/**
- * The applier's side of one chunk: `neu[0, n)` holds old + diff, `old[0, n)` the old bytes; each predicted
- * instruction's bytes become prediction + diff.
- */
-export function applyArm64Predictions(
-  neu: Uint8Array,
-  old: Uint8Array,
-  n: number,
-  newBase: number,
-  oldBase: number,
-  origins: Origins,
-  map: OldToNew,
-): void {
-  forEachPredictedInstruction(old, n, newBase, oldBase, origins, map, (at, first, second) => {
-    const length = second === undefined ? 4 : 8;
-    for (let k = 0; k < length; k++)
-      neu[at + k] = (neu[at + k]! - old[at + k]! + predictedByte(first, second, k)) & 0xff;
-  });
-}
-
 /** True for an arm64 executable or library by its header: Mach-O (CPU type 0x0100000c) or ELF (e_machine 183). */
 export function isArm64Executable(bytes: Uint8Array): boolean {
   if (bytes.length < 64) return false;

@@ -252,46 +252,6 @@ export function forEachPredictedField(
   }
 }
 
-/** Byte `k` (0–3, little-endian) of `value` mod 2^32. */
-function fieldByte(value: number, k: number): number {
-  return (value >> (8 * k)) & 0xff;
-}
-
-/**
- * The creator's side of one chunk: `d[0, n)` holds new − old; each predicted field's four bytes become new −
- * prediction (bytewise mod 256). `neu` and `old` as forEachPredictedField takes them.
- */
-export function diffAgainstPredictions(
-  d: Uint8Array,
-  neu: Uint8Array,
-  old: Uint8Array,
-  n: number,
-  newBase: number,
-  oldBase: number,
-  map: OldToNew,
-): void {
-  forEachPredictedField(neu, old, n, newBase, oldBase, map, (at, predicted) => {
-    for (let k = 0; k < 4; k++) d[at + k] = (neu[at + k]! - fieldByte(predicted, k)) & 0xff;
-  });
-}
-
-/**
- * The applier's side of one chunk: `neu[0, n)` holds old + diff at new offset `newBase`, `old[0, n)` the old
- * bytes at `oldBase`; each predicted field's four bytes become prediction + diff.
- */
-export function applyPredictions(
-  neu: Uint8Array,
-  old: Uint8Array,
-  n: number,
-  newBase: number,
-  oldBase: number,
-  map: OldToNew,
-): void {
-  forEachPredictedField(neu, old, n, newBase, oldBase, map, (at, predicted) => {
-    for (let k = 0; k < 4; k++) neu[at + k] = (neu[at + k]! - old[at + k]! + fieldByte(predicted, k)) & 0xff;
-  });
-}
-
 /**
  * True for an x86 or x86-64 executable or library by its header: ELF (e_machine 3 or 62), PE (machine 0x14c or
  * 0x8664) or Mach-O (CPU type 7 or 0x01000007). Prediction is for their code; other files keep plain diffs.
