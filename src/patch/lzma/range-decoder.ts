@@ -3,19 +3,26 @@ import { lzmaInvalid } from './format.js';
 /** Probabilities are 11-bit; each update moves them 1/32 of the way. */
 const BIT_MODEL_TOTAL = 1 << 11;
 const MOVE_BITS = 5;
-const TOP = 2 ** 24;
+/** The range is normalised (shifted up a byte) when its top 8 bits are all 0: below 2^24. */
+const TOP_SHIFT = 24;
+
+/** `a < b` for uint32 values held as int32. */
+function below(a: number, b: number): boolean {
+  return (a ^ 0x80000000) < (b ^ 0x80000000);
+}
 export const PROB_INIT = BIT_MODEL_TOTAL >>> 1;
 
 /**
  * LZMA's binary range decoder over an input window that the streaming front end refills. `range` and `code` are
- * uint32 values kept as plain numbers (never above 2^32), so no bit operation turns them negative.
+ * uint32 values held as int32 (`| 0`): small integers to V8, so storing them in fields allocates no number boxes.
+ * Unsigned comparisons flip the sign bit of both sides (`below`); a normalised range's top byte is nonzero.
  */
 export class RangeDecoder {
   buf: Uint8Array = new Uint8Array(0);
   pos = 0;
   /** True once the source has no more bytes: then running out of input is a truncated stream. */
   ended = false;
-  private range = 0xffffffff;
+  private range = -1;
   private code = 0;
 
   private next(): number {
@@ -27,8 +34,8 @@ export class RangeDecoder {
   init(): void {
     if (this.next() !== 0) throw lzmaInvalid('the first byte of the range coder is not 0');
     this.code = 0;
-    for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.next();
-    this.range = 0xffffffff;
+    for (let i = 0; i < 4; i++) this.code = (this.code << 8) | this.next();
+    this.range = -1;
     if (this.code === this.range) throw lzmaInvalid('corrupt range coder start');
   }
 
@@ -39,42 +46,50 @@ export class RangeDecoder {
 
   bit(probs: Uint16Array, i: number): number {
     const p = probs[i]!;
-    const bound = (this.range >>> 11) * p;
+    const bound = Math.imul(this.range >>> 11, p);
     let bit: number;
-    if (this.code < bound) {
+    if (below(this.code, bound)) {
       this.range = bound;
       probs[i] = p + ((BIT_MODEL_TOTAL - p) >>> MOVE_BITS);
       bit = 0;
     } else {
-      this.range -= bound;
-      this.code -= bound;
+      this.range = (this.range - bound) | 0;
+      this.code = (this.code - bound) | 0;
       probs[i] = p - (p >>> MOVE_BITS);
       bit = 1;
     }
-    if (this.range < TOP) {
-      this.range *= 256;
-      this.code = this.code * 256 + this.next();
+    if (this.range >>> TOP_SHIFT === 0) {
+      this.range <<= 8;
+      this.code = (this.code << 8) | this.next();
     }
     return bit;
   }
 
   /** `count` bits with fixed probability 1/2, most significant first (count ≤ 26). */
   direct(count: number): number {
+    const buf = this.buf;
+    let range = this.range;
+    let code = this.code;
+    let pos = this.pos;
     let result = 0;
     for (let i = 0; i < count; i++) {
-      this.range = Math.floor(this.range / 2);
+      range >>>= 1;
       let bit = 0;
-      if (this.code >= this.range) {
-        this.code -= this.range;
+      if (!below(code, range)) {
+        code = (code - range) | 0;
         bit = 1;
       }
-      if (this.code === this.range) throw lzmaInvalid('corrupt direct bits');
-      result = result * 2 + bit;
-      if (this.range < TOP) {
-        this.range *= 256;
-        this.code = this.code * 256 + this.next();
+      if (code === range) throw lzmaInvalid('corrupt direct bits');
+      result = (result << 1) | bit;
+      if (range >>> TOP_SHIFT === 0) {
+        if (pos >= buf.length) throw lzmaInvalid('the stream is truncated');
+        range <<= 8;
+        code = (code << 8) | buf[pos++]!;
       }
     }
+    this.range = range;
+    this.code = code;
+    this.pos = pos;
     return result;
   }
 
@@ -100,21 +115,21 @@ export class RangeDecoder {
         i += (1 + matchBit) << 8;
       }
       const p = probs[i]!;
-      const bound = (range >>> 11) * p;
+      const bound = Math.imul(range >>> 11, p);
       let bit = 0;
-      if (code < bound) {
+      if (below(code, bound)) {
         range = bound;
         probs[i] = p + ((BIT_MODEL_TOTAL - p) >>> MOVE_BITS);
       } else {
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[i] = p - (p >>> MOVE_BITS);
         bit = 1;
       }
-      if (range < TOP) {
+      if (range >>> TOP_SHIFT === 0) {
         if (pos >= buf.length) throw lzmaInvalid('the stream is truncated');
-        range *= 256;
-        code = code * 256 + buf[pos++]!;
+        range <<= 8;
+        code = (code << 8) | buf[pos++]!;
       }
       symbol = (symbol << 1) | bit;
       if (matchBit !== bit) match = -1;
@@ -146,21 +161,21 @@ export class RangeDecoder {
     for (let k = 0; k < bits; k++) {
       const i = base + m;
       const p = probs[i]!;
-      const bound = (range >>> 11) * p;
+      const bound = Math.imul(range >>> 11, p);
       let bit = 0;
-      if (code < bound) {
+      if (below(code, bound)) {
         range = bound;
         probs[i] = p + ((BIT_MODEL_TOTAL - p) >>> MOVE_BITS);
       } else {
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[i] = p - (p >>> MOVE_BITS);
         bit = 1;
       }
-      if (range < TOP) {
+      if (range >>> TOP_SHIFT === 0) {
         if (pos >= buf.length) throw lzmaInvalid('the stream is truncated');
-        range *= 256;
-        code = code * 256 + buf[pos++]!;
+        range <<= 8;
+        code = (code << 8) | buf[pos++]!;
       }
       m = (m << 1) | bit;
       symbol |= bit << k;
