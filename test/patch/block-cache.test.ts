@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { BlockCache } from '../../src/patch/notsotuf/block-cache.js';
+import { BlockCache, CacheGrowth } from '../../src/patch/notsotuf/block-cache.js';
 import { copyBytes } from '../../src/patch/notsotuf/copy-bytes.js';
 
 let dir: string;
@@ -52,6 +52,103 @@ test('block cache: every read returns the file bytes, through evictions and bloc
   } finally {
     await fh.close();
   }
+});
+
+/**
+ * Drives CacheGrowth with a FIFO cache of the capacity it decides (the growth rule needs only misses and
+ * evictions): returns the capacity after `accesses`, and the misses.
+ */
+function grow(accesses: Iterable<number>): { capacity: number; misses: number } {
+  const growth = new CacheGrowth();
+  const held = new Set<number>();
+  const order: number[] = [];
+  let misses = 0;
+  for (const block of accesses) {
+    if (held.has(block)) continue;
+    misses++;
+    const capacity = growth.missed(block);
+    while (held.size >= capacity) {
+      const evicted = order.shift()!;
+      held.delete(evicted);
+      growth.evicted(evicted);
+    }
+    held.add(block);
+    order.push(block);
+  }
+  return { capacity: growth.capacity, misses };
+}
+
+function* cycles(blocks: number, rounds: number): Generator<number> {
+  for (let r = 0; r < rounds; r++) for (let b = 0; b < blocks; b++) yield b;
+}
+
+describe('block cache growth (as data)', () => {
+  test('it doubles when at least half of a round of misses were blocks it had evicted', () => {
+    for (const [rereads, grows] of [
+      [256, true],
+      [255, false],
+    ] as const) {
+      const growth = new CacheGrowth();
+      for (let b = 0; b < 512; b++) growth.evicted(b);
+      let capacity = 0;
+      for (let i = 0; i < 512; i++) capacity = growth.missed(i < rereads ? i : 10_000 + i);
+      assert.equal(capacity, grows ? 1024 : 512, `${rereads} re-reads of 512 misses`);
+    }
+  });
+
+  test('a read of the base in order never grows it: no block is read twice', () => {
+    assert.deepEqual(grow(cycles(20_000, 1)), { capacity: 512, misses: 20_000 });
+  });
+
+  test('jumps to new places every time never grow it', () => {
+    const spread = Array.from({ length: 20_000 }, (_, i) => (i * 7919) % 1_000_003);
+    assert.equal(grow(spread).capacity, 512);
+  });
+
+  test('returning to 1,000 blocks over and over grows it to hold them, then it stops missing', () => {
+    const three = grow(cycles(1000, 3));
+    const thirty = grow(cycles(1000, 30));
+    assert.equal(thirty.capacity, 1024);
+    // Growth is decided after 512 misses, so the second round still misses some; from the fourth on, none.
+    assert.equal(thirty.misses, three.misses);
+  });
+
+  test('3,000 blocks (12 MiB) in rounds: it doubles up to 16 MiB, the first size that holds them', () => {
+    const { capacity, misses } = grow(cycles(3000, 20));
+    assert.equal(capacity, 4096);
+    assert.ok(misses < 4 * 3000, `${misses} misses`);
+  });
+
+  test('rounds over more blocks than 16 MiB do not grow it: a larger cache would miss as often', () => {
+    // Each block comes back after 6,000 others: past the evicted blocks it remembers, and past any capacity.
+    assert.equal(grow(cycles(6000, 10)).capacity, 512);
+  });
+});
+
+describe('block cache memory', () => {
+  test('held blocks: 512 after a sweep through a large base; all of a 3 MiB range read round and round', async () => {
+    const data = randomBytes(12 * 1024 * 1024);
+    const path = join(dir, 'sweep.bin');
+    await writeFile(path, data);
+    const fh = await open(path, 'r');
+    try {
+      const into = Buffer.alloc(4096);
+      const sweep = new BlockCache(fh, path, data.length);
+      for (let at = 0; at < data.length; at += 4096) sweep.readSync(into, at, 4096);
+      assert.equal(sweep.heldBlocks, 512);
+      // 3 MiB read round and round: more than 2 MiB, so CLOCK alone would miss on every block.
+      const cycling = new BlockCache(fh, path, data.length);
+      for (let round = 0; round < 6; round++)
+        for (let at = 0; at < 3 << 20; at += 4096) {
+          cycling.readSync(into, at, 4096);
+          assert.ok(into.equals(data.subarray(at, at + 4096)));
+        }
+      // The capacity doubled to 1024 blocks; only the 768 the range needs are allocated.
+      assert.equal(cycling.heldBlocks, 768);
+    } finally {
+      await fh.close();
+    }
+  });
 });
 
 test('copyBytes copies short (loop) and long (set) ranges exactly, leaving the rest alone', () => {

@@ -4,16 +4,56 @@ import { copyBytes } from './copy-bytes.js';
 import { invalidPatch } from './format.js';
 
 const BLOCK = 1 << 12;
-const KEEP = 512;
+/** Blocks held at first: 2 MiB. */
+const MIN_BLOCKS = 512;
+/** Blocks held at most once re-reads show the cache is too small: 16 MiB. */
+const MAX_BLOCKS = 4096;
 
 /**
- * Reads the base file through cached 4 KiB blocks, 2 MiB in all whatever the file size. Patches of native code
- * are long runs of tiny instructions that read nearby old bytes, with jumps to wherever shifted code came from;
- * one read syscall per instruction would dominate applying them, and so would large blocks re-read on every far
- * jump (1 MiB blocks apply more than twice as slowly: docs/patch-formats.md, measurements). 8 MiB of 64 KiB
- * blocks was no faster than this once misses were read synchronously, and cost 6 MB of apply's peak memory. On a
- * fragmented alignment (turbo: 430,000 runs) nearly every far jump misses whatever the block size (177,000 misses
- * with 4, 8 or 16 KiB blocks), so small blocks copy less per miss: turbo applies in 2.1 s instead of 2.4 s.
+ * Decides when the cache grows, from its misses alone (so it depends on the patch, not on timing). It remembers
+ * the last MAX_BLOCKS blocks evicted: a miss on one of them is a re-read a larger cache would have saved. After
+ * every `capacity` misses, the cache doubles if at least half of them were such re-reads. A patch that reads the
+ * base once in order, or jumps to new places each time, has few and never grows; turbo's fragmented alignment,
+ * which returns to the same 35 MB over and over, re-reads on nearly every miss and grows to 16 MiB (177,000
+ * misses → 41,000 in a simulation over its recorded reads; docs/patch-formats.md, measurements).
+ */
+export class CacheGrowth {
+  capacity = MIN_BLOCKS;
+  /** Evicted blocks, oldest first, in a ring; `evictedAt` maps each to its latest entry (older ones are stale). */
+  private readonly ring = new Float64Array(MAX_BLOCKS).fill(-1);
+  private ringAt = 0;
+  private readonly evictedAt = new Map<number, number>();
+  private misses = 0;
+  private rereads = 0;
+
+  evicted(index: number): void {
+    const stale = this.ring[this.ringAt]!;
+    if (stale >= 0 && this.evictedAt.get(stale) === this.ringAt) this.evictedAt.delete(stale);
+    this.ring[this.ringAt] = index;
+    this.evictedAt.set(index, this.ringAt);
+    this.ringAt = (this.ringAt + 1) % MAX_BLOCKS;
+  }
+
+  /** Counts a miss on block `index`; returns the capacity to use from now on. */
+  missed(index: number): number {
+    if (this.evictedAt.delete(index)) this.rereads++;
+    if (++this.misses >= this.capacity) {
+      if (2 * this.rereads >= this.misses && this.capacity < MAX_BLOCKS) this.capacity *= 2;
+      this.misses = 0;
+      this.rereads = 0;
+    }
+    return this.capacity;
+  }
+}
+
+/**
+ * Reads the base file through cached 4 KiB blocks: 2 MiB, growing to 16 MiB only while misses are mostly
+ * re-reads of blocks it evicted (CacheGrowth). Patches of native code are long runs of tiny instructions that
+ * read nearby old bytes, with jumps to wherever shifted code came from; one read syscall per instruction would
+ * dominate applying them, and so would large blocks re-read on every far jump (1 MiB blocks apply more than twice
+ * as slowly: docs/patch-formats.md, measurements). On a fragmented alignment (turbo: 430,000 runs) far jumps
+ * return to the same blocks again and again: at 2 MiB that was 177,000 misses, a read syscall each, with 4, 8 or
+ * 16 KiB blocks alike, so blocks stay small (less copied per miss) and the cache grows instead.
  *
  * Misses are read synchronously (a positional read of at most one block). bsdiff patches of large bundles jump all
  * over the base: the 183 MB benchmark patch has 190,000 controls, mostly short adds at scattered positions. Through
@@ -30,12 +70,19 @@ export class BlockCache {
   private readonly slotOf = new Map<number, number>();
   private readonly buffers: Buffer[] = [];
   /** Block held by each slot, -1 when free. */
-  private readonly owner = new Float64Array(KEEP).fill(-1);
-  private readonly referenced = new Uint8Array(KEEP);
+  private readonly owner = new Float64Array(MAX_BLOCKS).fill(-1);
+  private readonly referenced = new Uint8Array(MAX_BLOCKS);
+  private readonly growth = new CacheGrowth();
+  private capacity = MIN_BLOCKS;
   private hand = 0;
   /** The last block asked for (most reads are near the one before). */
   private lastIndex = -1;
   private lastBuffer: Buffer = Buffer.alloc(0);
+
+  /** Blocks held now (4 KiB each): what the cache costs in memory. */
+  get heldBlocks(): number {
+    return this.buffers.length;
+  }
 
   constructor(
     fh: FileHandle,
@@ -55,16 +102,29 @@ export class BlockCache {
     return buffer;
   }
 
-  private load(index: number): Buffer {
+  /** A slot for a new block: a fresh one while the cache is below its capacity, else CLOCK's victim. */
+  private freeSlot(): number {
+    const used = this.buffers.length;
+    if (used < this.capacity) {
+      this.buffers.push(Buffer.allocUnsafeSlow(BLOCK));
+      return used;
+    }
     while (this.referenced[this.hand] === 1) {
       this.referenced[this.hand] = 0;
-      this.hand = (this.hand + 1) % KEEP;
+      this.hand = (this.hand + 1) % used;
     }
     const slot = this.hand;
-    this.hand = (this.hand + 1) % KEEP;
-    if (this.owner[slot]! >= 0) this.slotOf.delete(this.owner[slot]!);
-    this.buffers[slot] ??= Buffer.allocUnsafeSlow(BLOCK);
-    const buffer = this.buffers[slot];
+    this.hand = (this.hand + 1) % used;
+    const evicted = this.owner[slot]!;
+    this.slotOf.delete(evicted);
+    this.growth.evicted(evicted);
+    return slot;
+  }
+
+  private load(index: number): Buffer {
+    this.capacity = this.growth.missed(index);
+    const slot = this.freeSlot();
+    const buffer = this.buffers[slot]!;
     const start = index * BLOCK;
     const length = Math.min(BLOCK, this.size - start);
     if (readFullySync(this.fd, this.path, buffer, length, start) < length)
