@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { createArchive } from '../../src/archive/index.js';
 import { isNotsotufError } from '../../src/core/errors.js';
-import { HEADER_SIZE, MAGIC } from '../../src/patch/notsotuf/format.js';
+import { decodeHeader, encodeHeader, HEADER_SIZE, MAGIC, METHOD_BROTLI } from '../../src/patch/notsotuf/format.js';
 import { applyPatchFile, createPatchFile } from '../../src/patch/registry.js';
 
 const FIXTURE = new URL('../fixtures/tufup-repo-v0.10/repository/targets/', import.meta.url).pathname;
@@ -258,6 +258,37 @@ describe('notsotuf codec rejects bad patches', () => {
       bad[at] = bad[at]! ^ 0x5a;
       await expectInvalid(bad, `flip at ${at}`);
     }
+  });
+
+  test('bytes after the end of a compressed stream, inside its declared length', async () => {
+    const bytes = await readFile(good.patch);
+    const header = decodeHeader(bytes, bytes.length);
+    const methods = new Set<number>();
+    let at = HEADER_SIZE;
+    for (const [i, length] of header.lengths.entries()) {
+      if (length > 0) {
+        methods.add(header.methods[i]!);
+        const lengths = [...header.lengths] as [number, number, number, number];
+        lengths[i] = length + 3;
+        const bad = Buffer.concat([
+          encodeHeader({ ...header, lengths }),
+          bytes.subarray(HEADER_SIZE, at + length),
+          Buffer.of(1, 2, 3),
+          bytes.subarray(at + length),
+        ]);
+        const out = join(dir, `trailing-${i}.out`);
+        await writeFile(join(dir, 'trailing.patch'), bad);
+        await assert.rejects(
+          applyPatchFile({ oldPath: good.old, patchPath: join(dir, 'trailing.patch'), outPath: out }),
+          (e) => isNotsotufError(e, 'PATCH_INVALID') && /after the end/.test(e.message),
+          `stream ${i} (method ${header.methods[i]})`,
+        );
+        assert.ok(!(await readdir(dir)).some((f) => f.startsWith(`trailing-${i}.out`)), 'no output left');
+      }
+      at += length;
+    }
+    // Brotli is the one that stops at its end marker by itself: the case must be here.
+    assert.ok(methods.has(METHOD_BROTLI), `methods ${[...methods]}`);
   });
 
   test('truncated at many points', async () => {

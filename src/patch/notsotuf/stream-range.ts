@@ -54,4 +54,8 @@ export async function* streamRange(
     source.destroy();
     decoder.destroy();
   }
+  // Brotli stops at its end marker and ignores what follows (bytesWritten counts only what it consumed). A patch
+  // has one encoding: bytes after the marker inside the stream's declared length are refused, as LZMA and bzip2
+  // refuse them.
+  if (decoder.bytesWritten !== length) throw invalidPatch('data after the end of a brotli stream');
 }
