@@ -8,7 +8,13 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { createArchive } from '../../src/archive/index.js';
 import { isNotsotufError } from '../../src/core/errors.js';
-import { decodeHeader, encodeHeader, HEADER_SIZE, MAGIC, METHOD_BROTLI } from '../../src/patch/notsotuf/format.js';
+import {
+  decodeHeader,
+  encodeHeader,
+  HEADER_SIZE,
+  MAGIC,
+  METHOD_BROTLI,
+} from '../../src/patch/notsotuf/format.js';
 import { applyPatchFile, createPatchFile } from '../../src/patch/registry.js';
 
 const FIXTURE = new URL('../fixtures/tufup-repo-v0.10/repository/targets/', import.meta.url).pathname;
