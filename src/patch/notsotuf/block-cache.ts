@@ -73,7 +73,6 @@ export class BlockCache {
   private readonly owner = new Float64Array(MAX_BLOCKS).fill(-1);
   private readonly referenced = new Uint8Array(MAX_BLOCKS);
   private readonly growth = new CacheGrowth();
-  private capacity = MIN_BLOCKS;
   private hand = 0;
   /** The last block asked for (most reads are near the one before). */
   private lastIndex = -1;
@@ -105,7 +104,7 @@ export class BlockCache {
   /** A slot for a new block: a fresh one while the cache is below its capacity, else CLOCK's victim. */
   private freeSlot(): number {
     const used = this.buffers.length;
-    if (used < this.capacity) {
+    if (used < this.growth.capacity) {
       this.buffers.push(Buffer.allocUnsafeSlow(BLOCK));
       return used;
     }
@@ -122,7 +121,7 @@ export class BlockCache {
   }
 
   private load(index: number): Buffer {
-    this.capacity = this.growth.missed(index);
+    this.growth.missed(index);
     const slot = this.freeSlot();
     const buffer = this.buffers[slot]!;
     const start = index * BLOCK;
