@@ -139,6 +139,43 @@ describe('reading tars in slices', () => {
     assert.equal(indexTar(bufferSource(header)), undefined);
   });
 
+  test('an executable whose first block passes for a header is not a tar (its checksum does not match)', () => {
+    // The shape of esbuild.exe (win32-arm64): "MZ", NULs where a tar keeps the size and "PE\0\0" at 0x80, a
+    // section table with NULs there too, then a zero block of padding. Before the checksum check these were two
+    // members of size 0 and the end of the archive, and the code after them was stored whole (19 × bsdiff).
+    const pe = new Uint8Array(4096);
+    pe.set(Buffer.from('MZ'), 0);
+    pe.set(Buffer.from('PE\0\0'), 0x80);
+    pe.set(Buffer.from('.idata\0\0'), 512);
+    pe.fill(0x41, 1536);
+    assert.equal(indexTar(bufferSource(pe)), undefined);
+  });
+
+  test("headers are accepted with either checksum a packer wrote: the unsigned sum, or old tars' signed one", () => {
+    const header = (name: Uint8Array, signed: boolean): Uint8Array => {
+      const tar = new Uint8Array(2048);
+      tar.set(name, 0);
+      tar.set(Buffer.from('0000644\0'), 100);
+      tar.set(Buffer.from('00000000005\0'), 124);
+      tar[156] = 0x30;
+      tar.set(Buffer.from('ustar\x0000'), 257);
+      tar.set(Buffer.from('hello'), 512);
+      tar.fill(0x20, 148, 156);
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += signed && tar[i]! >= 0x80 ? tar[i]! - 0x100 : tar[i]!;
+      tar.set(Buffer.from(`${sum.toString(8).padStart(6, '0')}\0 `), 148);
+      return tar;
+    };
+    const name = Buffer.from('café.txt'); // é is two bytes ≥ 0x80: the two sums differ
+    for (const signed of [false, true]) {
+      const members = indexTar(bufferSource(header(name, signed)));
+      assert.deepEqual(members, [{ path: 'café.txt', headerStart: 0, dataStart: 512, dataSize: 5 }]);
+    }
+    const corrupt = header(name, false);
+    corrupt[0] = corrupt[0]! ^ 1; // one bit of the name changed after the checksum was made
+    assert.equal(indexTar(bufferSource(corrupt)), undefined);
+  });
+
   test('a read past the end of a file that shrank is an IO_ERROR naming it', async () => {
     const path = join(dir, 'short.bin');
     await writeFile(path, new Uint8Array(100));
