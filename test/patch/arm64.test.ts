@@ -102,7 +102,7 @@ describe('the arm64 scan (as data)', () => {
     assert.deepEqual(predicted(old, OldToNew.build([0, 0, 0x1000])), []);
   });
 
-  test('arm64 executables by header: Mach-O and ELF; x86 Mach-O and short files are not', () => {
+  test('arm64 executables by header: Mach-O, ELF and PE; x86 Mach-O and PE and short files are not', () => {
     const macho = Buffer.alloc(64);
     macho.writeUInt32LE(0xfeedfacf, 0);
     macho.writeUInt32LE(0x0100000c, 4);
@@ -115,6 +115,17 @@ describe('the arm64 scan (as data)', () => {
     assert.equal(isArm64Executable(elf), true);
     assert.equal(isArm64Executable(x86), false);
     assert.equal(isArm64Executable(macho.subarray(0, 32)), false);
+    const pe = Buffer.alloc(256);
+    pe.write('MZ', 0, 'latin1');
+    pe.writeUInt32LE(0x80, 0x3c);
+    pe.write('PE\0\0', 0x80, 'latin1');
+    pe.writeUInt16LE(0xaa64, 0x84);
+    assert.equal(isArm64Executable(pe), true);
+    pe.writeUInt16LE(0x8664, 0x84);
+    assert.equal(isArm64Executable(pe), false);
+    pe.writeUInt16LE(0xaa64, 0x84);
+    pe.write('PX', 0x80, 'latin1'); // no PE signature where the DOS header points
+    assert.equal(isArm64Executable(pe), false);
   });
 
   test('format versions: the lowest that has what a patch uses', () => {
@@ -130,7 +141,7 @@ describe('the arm64 scan (as data)', () => {
  * data area after the code (ADRP + ADD, ADRP + LDR). The new version grows every fifth function, so calls that
  * cross a grown function and every data address change.
  */
-function program(grow: boolean, cpu = 0x0100000c): Buffer {
+function program(grow: boolean, cpu = 0x0100000c, header: 'macho' | 'pe' = 'macho'): Buffer {
   const functions = 300;
   const sizes = Array.from(
     { length: functions },
@@ -145,8 +156,16 @@ function program(grow: boolean, cpu = 0x0100000c): Buffer {
   const dataStart = at + 16 + (grow ? 200 : 0);
   const objects = 64;
   const out = Buffer.alloc(dataStart + objects * 256);
-  out.writeUInt32LE(0xfeedfacf, 0);
-  out.writeUInt32LE(cpu, 4);
+  if (header === 'pe') {
+    // A Windows on Arm executable's header, in the 64 bytes before the code: "MZ", the PE header at 0x20.
+    out.write('MZ', 0, 'latin1');
+    out.writeUInt32LE(0x20, 0x3c);
+    out.write('PE\0\0', 0x20, 'latin1');
+    out.writeUInt16LE(cpu, 0x24);
+  } else {
+    out.writeUInt32LE(0xfeedfacf, 0);
+    out.writeUInt32LE(cpu, 4);
+  }
   for (const [f, start] of starts.entries()) {
     let x = f * 2654435761 + 1; // per function, so a function's own instructions are the same in both versions
     for (let w = 0; w < sizes[f]!; w++) {
@@ -179,6 +198,16 @@ describe('arm64 predicted patches', () => {
     assert.equal((await readFile(arm.patch))[MAGIC.length - 1], 5);
     assert.equal((await readFile(other.patch))[MAGIC.length - 1], 3);
     assert.ok(arm.size < 0.7 * other.size, `predicted ${arm.size} vs ${other.size}`);
+  });
+
+  test('the same program as a Windows on Arm PE: predicted too (version 5); as an x86-64 PE, not', async () => {
+    const pe = (grow: boolean, machine: number) => program(grow, machine, 'pe');
+    const arm = await notsotufRoundTrip(join(dir, String(n++)), pe(false, 0xaa64), pe(true, 0xaa64));
+    // x86-64 prediction finds no x86 calls in arm64 code: the patch stays version 3 (no predicted section kept).
+    const x64 = await notsotufRoundTrip(join(dir, String(n++)), pe(false, 0x8664), pe(true, 0x8664));
+    assert.equal((await readFile(arm.patch))[MAGIC.length - 1], 5);
+    assert.notEqual((await readFile(x64.patch))[MAGIC.length - 1], 5);
+    assert.ok(arm.size < 0.7 * x64.size, `predicted ${arm.size} vs ${x64.size}`);
   });
 });
 

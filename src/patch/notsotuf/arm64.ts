@@ -1,3 +1,4 @@
+import { peMachine } from './pe-header.js';
 import type { OldToNew } from './rel32.js';
 
 /**
@@ -103,12 +104,17 @@ export function forEachPredictedInstruction(
   }
 }
 
-/** True for an arm64 executable or library by its header: Mach-O (CPU type 0x0100000c) or ELF (e_machine 183). */
+/**
+ * True for an arm64 executable or library by its header: Mach-O (CPU type 0x0100000c), ELF (e_machine 183) or PE
+ * (machine 0xaa64, Windows on Arm). A PE's sections lie at other offsets within their 4 KiB pages in the file than
+ * in memory, so some ADRP predictions are wrong there (docs/patch-formats.md has what PE still gains).
+ */
 export function isArm64Executable(bytes: Uint8Array): boolean {
   if (bytes.length < 64) return false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {
     return bytes[5] === 1 && view.getUint16(18, true) === 183;
   }
+  if (bytes[0] === 0x4d && bytes[1] === 0x5a) return peMachine(bytes) === 0xaa64;
   return view.getUint32(0, true) === 0xfeedfacf && view.getUint32(4, true) === 0x0100000c;
 }

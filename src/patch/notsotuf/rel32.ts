@@ -10,6 +10,8 @@
  * correctness.
  */
 
+import { peMachine } from './pe-header.js';
+
 /**
  * ADDs are predicted in chunks of this many bytes from the ADD's start (the applier's piece size): a field
  * across a chunk boundary is left alone, so neither side carries scan state from one chunk to the next.
@@ -264,9 +266,7 @@ export function isX86Executable(bytes: Uint8Array): boolean {
     return machine === 3 || machine === 62;
   }
   if (bytes[0] === 0x4d && bytes[1] === 0x5a) {
-    const pe = view.getUint32(0x3c, true);
-    if (pe + 6 > bytes.length || view.getUint32(pe, true) !== 0x4550) return false;
-    const machine = view.getUint16(pe + 4, true);
+    const machine = peMachine(bytes);
     return machine === 0x14c || machine === 0x8664;
   }
   const magic = view.getUint32(0, true);
