@@ -101,10 +101,16 @@ export const PAIRS = {
     old: [['', '@esbuild/darwin-arm64@0.25.9', '']],
     new: [['', '@esbuild/darwin-arm64@0.25.10', '']],
   },
+  // Windows on Arm: the same Go program as a PE executable (arm64 prediction in a PE).
+  pearm: {
+    kind: 'PE (arm64)',
+    old: [['', '@esbuild/win32-arm64@0.25.9', '']],
+    new: [['', '@esbuild/win32-arm64@0.25.10', '']],
+  },
 };
 
 /**
- * sha256 of the tars as first built here (createArchive at d0d1c9b for ts, es and big, at 3c4621a for the others;
+ * sha256 of the tars as first built here (createArchive at d0d1c9b for ts, es and big, at 3c4621a for the others, at 948efd7 for pearm;
  * mtime {@link MTIME}; reproduced from a fresh cache). A mismatch means the
  * archive format or the packages changed; the bench then still runs, but figures are not comparable.
  */
@@ -127,6 +133,8 @@ export const KNOWN_SHA256 = {
   'pe/new': '782572e2e8a1acc7eae5f9250aafdc0fd5a4c82e91f8b004427f022559ed7da5',
   'macho/old': '62fd142b236e0ef763110421d26b1b1811381f2189a8cac0fd980c248677ac73',
   'macho/new': '4746ea74889d17a6eef7976bd209cdd39c0b7544d0e819cff1a68dc3e3fa93f2',
+  'pearm/old': '3cdfe48f9b58a1f029353d51b6d204ce3bb45af607d02f504c51e364e73bbe82',
+  'pearm/new': '875cb5a285c6712e8fbdf9ef34bcb111fbb11291922f17d80e85c7e133fae248',
 };
 
 export function cacheDir() {
