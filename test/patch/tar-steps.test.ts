@@ -104,6 +104,53 @@ describe('planning a tar patch (decisions as data)', () => {
     );
   });
 
+  test("a file renamed with a content hash or build id (a bundler's output) is diffed against its old version", () => {
+    const before = [
+      member('ui/assets/index-_g5qy0bI.js', 696_000), // Vite: base64url hash
+      member('ui/assets/vendor-Bx81kQ2a.js', 300_000),
+      member('ui/assets/vendor-Aa00bB1c.js', 150_000), // another vendor chunk
+      member('ui/main.3f2a9c1e.js', 50_000), // webpack: hex contenthash
+      member('.next/static/xK2_9aQbP7mZ/_buildManifest.js', 900), // Next.js: the build id is a directory
+      member('ui/chunks/8c1e2f77.js', 10_000), // chunks named by their hash alone
+      member('ui/chunks/a91b3d04.js', 20_000),
+      member('ui/components/button.js', 5000), // words, not hashes
+      member('ui/assets/style-Cq8vT2pL.css', 8000),
+    ];
+    const after = [
+      member('ui/assets/index-D_ryMEPs.js', 696_500),
+      member('ui/assets/vendor-Zz90kQ2c.js', 310_000),
+      member('ui/main.77b0d2aa.js', 51_000),
+      member('.next/static/Q7w-3Lr0cNvE/_buildManifest.js', 905),
+      member('ui/chunks/5e6f7a8b.js', 19_000), // a name that is only a hash says nothing of which old chunk it was
+      member('ui/components/slider.js', 5000), // another word: new
+      member('ui/assets/style-Ab12cd34.js', 8000), // another extension: new
+      // Two old vendor chunks share as much of its path (their hashes end alike by chance: `c.js` counts as `.js`):
+      // the closer in size.
+      member('ui/assets/vendor-Qr55mN0c.js', 200_000),
+      member('ui/other/index-D_ryMEPs.js', 1000), // too small for any old .js with a shared path
+    ];
+    const steps = planMembers(
+      before,
+      after,
+      before.map(() => undefined),
+      after.map(() => undefined),
+    );
+    assert.deepEqual(
+      steps.map((s) => [s.member.path, s.content.kind === 'diff' ? s.content.base.path : s.content.kind]),
+      [
+        ['ui/assets/index-D_ryMEPs.js', 'ui/assets/index-_g5qy0bI.js'],
+        ['ui/assets/vendor-Zz90kQ2c.js', 'ui/assets/vendor-Bx81kQ2a.js'],
+        ['ui/main.77b0d2aa.js', 'ui/main.3f2a9c1e.js'],
+        ['.next/static/Q7w-3Lr0cNvE/_buildManifest.js', '.next/static/xK2_9aQbP7mZ/_buildManifest.js'],
+        ['ui/chunks/5e6f7a8b.js', 'insert'],
+        ['ui/components/slider.js', 'insert'],
+        ['ui/assets/style-Ab12cd34.js', 'insert'],
+        ['ui/assets/vendor-Qr55mN0c.js', 'ui/assets/vendor-Aa00bB1c.js'],
+        ['ui/other/index-D_ryMEPs.js', 'insert'],
+      ],
+    );
+  });
+
   test('unchanged content at the same path is a copy of itself', () => {
     const steps = planMembers(oldMembers.slice(0, 2), newMembers.slice(1, 2), [undefined, 'h'], ['h']);
     assert.equal(steps[0]!.content.kind, 'copy');

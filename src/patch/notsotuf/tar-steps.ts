@@ -1,3 +1,4 @@
+import { HashedRenames, sizesAlike } from './hashed-renames.js';
 import type { TarMember } from './tar-index.js';
 
 /** What becomes of one member's content in the patch. */
@@ -37,9 +38,6 @@ function nameShape(path: string): string {
   return path.replace(/[0-9]+/g, '#');
 }
 
-/** A renamed file's old and new sizes are at most this factor apart. */
-const RENAME_SIZE_FACTOR = 2;
-
 /**
  * The earlier version of a file whose path is new, when it was renamed with a version number in its name or
  * directory (`libvips-cpp.so.8.17.2` → `libvips-cpp.so.8.17.3`, `lib/1.2/x.js` → `lib/1.3/x.js`): an old member
@@ -53,8 +51,7 @@ function renamedFrom(
 ): TarMember | undefined {
   let best: TarMember | undefined;
   for (const old of gone.get(nameShape(member.path)) ?? []) {
-    const ratio = old.dataSize / member.dataSize;
-    if (ratio > RENAME_SIZE_FACTOR || ratio < 1 / RENAME_SIZE_FACTOR) continue;
+    if (!sizesAlike(old.dataSize, member.dataSize)) continue;
     if (!best || Math.abs(old.dataSize - member.dataSize) < Math.abs(best.dataSize - member.dataSize))
       best = old;
   }
@@ -88,9 +85,12 @@ export function planMembers(
     const shape = nameShape(m.path);
     gone.set(shape, [...(gone.get(shape) ?? []), m]);
   }
+  const hashed = new HashedRenames([...gone.values()].flat());
   return newMembers.map((member, i) => {
     const samePath = byPath.get(member.path);
-    const base = samePath ?? (member.dataSize > 0 ? renamedFrom(member, gone) : undefined);
+    const base =
+      samePath ??
+      (member.dataSize > 0 ? (renamedFrom(member, gone) ?? hashed.earlierVersionOf(member)) : undefined);
     const hash = newHashes[i];
     const same = hash === undefined ? undefined : byHash.get(hash);
     let content: ContentStep;
