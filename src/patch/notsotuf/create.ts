@@ -43,6 +43,29 @@ interface Inputs {
 }
 
 /**
+ * Outputs new[newStart, newStart + length) as a COPY of old[oldStart, …) when those bytes are the same (an
+ * unchanged header, a member's padding, the end-of-archive blocks), else as `otherwise` does. COPYs of adjacent
+ * old bytes merge, so a run of unchanged members is one instruction: rxjs 7.8.1 → 7.8.2 (2,000 files, a few
+ * changed) had a patch of 20.9 KB, 1.6 × bsdiff's, most of it a header ADD, a COPY and a padding INSERT per file.
+ */
+function copyIfSame(
+  w: OpsWriter,
+  { old, neu }: Inputs,
+  newStart: number,
+  length: number,
+  oldStart: number | undefined,
+  otherwise: () => void,
+): void {
+  if (length <= 0) return;
+  const same =
+    oldStart !== undefined &&
+    oldStart + length <= old.size &&
+    Buffer.from(old.read(oldStart, length)).equals(neu.read(newStart, length));
+  if (same) w.copy(oldStart, length);
+  else otherwise();
+}
+
+/**
  * Emits the new tar member by member, as planMembers decides (tar-steps.ts). Only the member being emitted is in
  * memory (with its old version); with `parallel`, changed files further on are matched on a worker meanwhile.
  */
@@ -80,13 +103,25 @@ async function emitTar(
   const ahead = parallel ? MatchAhead.start({ old: old.file, neu: neu.file }, jobs) : undefined;
   try {
     let pos = 0;
+    /** Where the old bytes that correspond to new[pos] are, when known: after the previous member's source. */
+    let oldAtPos: number | undefined = 0;
     for (const [i, { member: m, base, content }] of steps.entries()) {
-      w.insert(neu.read(pos, m.headerStart - pos)); // padding of the previous member: zeros
-      const header = neu.read(m.headerStart, m.dataStart - m.headerStart);
-      // Header blocks against the old member's (they differ in a few bytes), when they are as long.
-      if (base && base.dataStart - base.headerStart === header.length)
-        w.approximate(old.read(base.headerStart, header.length), base.headerStart, header, base.headerStart);
-      else w.insert(header);
+      // The padding of the previous member (zeros), as its old version's padding when that is the same.
+      copyIfSame(w, inputs, pos, m.headerStart - pos, oldAtPos, () =>
+        w.insert(neu.read(pos, m.headerStart - pos)),
+      );
+      const headerLength = m.dataStart - m.headerStart;
+      // Header blocks against the old member's (they differ in a few bytes, if at all), when they are as long.
+      if (base && base.dataStart - base.headerStart === headerLength)
+        copyIfSame(w, inputs, m.headerStart, headerLength, base.headerStart, () =>
+          w.approximate(
+            old.read(base.headerStart, headerLength),
+            base.headerStart,
+            neu.read(m.headerStart, headerLength),
+            base.headerStart,
+          ),
+        );
+      else w.insert(neu.read(m.headerStart, headerLength));
       if (content.kind === 'copy') w.copy(content.from.dataStart, content.from.dataSize);
       else if (content.kind === 'insert') w.insert(neu.read(m.dataStart, m.dataSize));
       else {
@@ -97,10 +132,13 @@ async function emitTar(
         await emitFile(w, content.base.dataStart, oldData, data, found, executableKind(oldData, data));
       }
       pos = m.dataStart + m.dataSize;
+      const source =
+        content.kind === 'copy' ? content.from : content.kind === 'diff' ? content.base : undefined;
+      oldAtPos = source && source.dataStart + source.dataSize;
       progress(pos);
     }
     // Padding, end-of-archive blocks and record fill.
-    w.insert(neu.read(pos, neu.size - pos));
+    copyIfSame(w, inputs, pos, neu.size - pos, oldAtPos, () => w.insert(neu.read(pos, neu.size - pos)));
   } finally {
     await ahead?.close();
   }
