@@ -137,7 +137,7 @@ export function decodeGnuLongName(data: Uint8Array): Decoded<string> {
 }
 
 /** Header checksum: the unsigned (POSIX) or signed (old Sun tar) byte sum, with the checksum field as spaces. */
-function checksumMatches(block: Uint8Array, stored: number): boolean {
+export function checksumMatches(block: Uint8Array, stored: number): boolean {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK_SIZE; i++) {

@@ -1,3 +1,4 @@
+import { checksumMatches } from '../../archive/tar-header.js';
 /** One member of a tar: where its header bytes start and where its content lies. */
 export interface TarMember {
   readonly path: string;
@@ -51,24 +52,6 @@ export function bufferSource(buf: Uint8Array): ByteSource {
 
 const ZERO_BLOCK = new Uint8Array(BLOCK);
 
-/**
- * True when a header block's checksum field matches its bytes (the field itself counted as spaces), as an
- * unsigned sum or as the signed one some old tars wrote. Without this check the start of an executable can pass
- * for a tar header: a PE file's size field is all NULs, read as a member of size 0, and the whole file was then
- * split into nonsense members and matched as such (the patch was correct but 19 times bsdiff's size).
- */
-function checksumMatches(block: Uint8Array): boolean {
-  const stored = octal(block, 148, 8);
-  if (stored === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += byte;
-    signed += byte < 0x80 ? byte : byte - 0x100;
-  }
-  return stored === unsigned || stored === signed;
-}
 /** A PAX or GNU long-name record larger than this is not a record a packer writes: not a tar for us. */
 const MAX_NAME_RECORD = 1 << 20;
 
@@ -86,7 +69,10 @@ export function indexTar(source: ByteSource): TarMember[] | undefined {
   while (pos + BLOCK <= source.size) {
     const block = source.read(pos, BLOCK);
     if (Buffer.compare(block, ZERO_BLOCK) === 0) return members;
-    if (!checksumMatches(block)) return undefined;
+    // Without the checksum the start of an executable can pass for a header: a PE file has NULs where the size
+    // is kept, and its code was then matched as nonsense members (a correct patch 19 times bsdiff's size).
+    const stored = octal(block, 148, 8);
+    if (stored === undefined || !checksumMatches(block, stored)) return undefined;
     const size = octal(block, 124, 12);
     if (size === undefined) return undefined;
     const type = String.fromCharCode(block[156] ?? 0);
