@@ -18,7 +18,7 @@ import {
 } from '../../src/patch/notsotuf/format.js';
 import { OldToNew } from '../../src/patch/notsotuf/rel32.js';
 import { applyPatchFile } from '../../src/patch/registry.js';
-import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, tempDir } from './helpers.js';
+import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, peHeader, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -115,15 +115,9 @@ describe('the arm64 scan (as data)', () => {
     assert.equal(isArm64Executable(elf), true);
     assert.equal(isArm64Executable(x86), false);
     assert.equal(isArm64Executable(macho.subarray(0, 32)), false);
-    const pe = Buffer.alloc(256);
-    pe.write('MZ', 0, 'latin1');
-    pe.writeUInt32LE(0x80, 0x3c);
-    pe.write('PE\0\0', 0x80, 'latin1');
-    pe.writeUInt16LE(0xaa64, 0x84);
+    const pe = peHeader(0xaa64);
     assert.equal(isArm64Executable(pe), true);
-    pe.writeUInt16LE(0x8664, 0x84);
-    assert.equal(isArm64Executable(pe), false);
-    pe.writeUInt16LE(0xaa64, 0x84);
+    assert.equal(isArm64Executable(peHeader(0x8664)), false);
     pe.write('PX', 0x80, 'latin1'); // no PE signature where the DOS header points
     assert.equal(isArm64Executable(pe), false);
   });

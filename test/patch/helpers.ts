@@ -72,6 +72,16 @@ export function pseudoText(length: number, seed = 1): Uint8Array {
   return out;
 }
 
+/** The first 256 bytes of a PE (Windows) executable for `machine`: "MZ", and the PE header at 0x80. */
+export function peHeader(machine: number): Buffer {
+  const pe = Buffer.alloc(256);
+  pe.write('MZ', 0, 'latin1');
+  pe.writeUInt32LE(0x80, 0x3c);
+  pe.write('PE\0\0', 0x80, 'latin1');
+  pe.writeUInt16LE(machine, 0x84);
+  return pe;
+}
+
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;

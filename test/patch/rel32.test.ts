@@ -17,7 +17,7 @@ import {
   RunCollector,
 } from '../../src/patch/notsotuf/rel32.js';
 import { applyPatchFile } from '../../src/patch/registry.js';
-import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, tempDir } from './helpers.js';
+import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, peHeader, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -95,14 +95,8 @@ describe('isX86Executable', () => {
     assert.equal(isX86Executable(elfHeader(62)), true);
     assert.equal(isX86Executable(elfHeader(3)), true);
     assert.equal(isX86Executable(elfHeader(183)), false);
-    const pe = Buffer.alloc(256);
-    pe.write('MZ', 0, 'latin1');
-    pe.writeUInt32LE(0x80, 0x3c);
-    pe.write('PE\0\0', 0x80, 'latin1');
-    pe.writeUInt16LE(0x8664, 0x84);
-    assert.equal(isX86Executable(pe), true);
-    pe.writeUInt16LE(0xaa64, 0x84);
-    assert.equal(isX86Executable(pe), false);
+    assert.equal(isX86Executable(peHeader(0x8664)), true);
+    assert.equal(isX86Executable(peHeader(0xaa64)), false);
     const macho = Buffer.alloc(64);
     macho.writeUInt32LE(0xfeedfacf, 0);
     macho.writeUInt32LE(0x01000007, 4);
