@@ -54,19 +54,33 @@ export function sharedAroundHash(a: string, b: string): number {
   return namesFile ? start + end : -1;
 }
 
-/** Index of the first entry of sorted `keys` not below `key`. */
-function lowerBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 const reversed = (path: string) => [...path].reverse().join('');
+
+/** Members sorted by a key of their path, to find those whose keys sort next to a given one. */
+class PathOrder {
+  private readonly members: TarMember[];
+  private readonly keys: string[];
+
+  constructor(members: readonly TarMember[], key: (path: string) => string) {
+    const keyed = members.map((m) => ({ m, key: key(m.path) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.members = keyed.map((k) => k.m);
+    this.keys = keyed.map((k) => k.key);
+  }
+
+  /** Adds to `into` the NEIGHBOURS members on each side of where `key` sorts. */
+  addNeighbours(key: string, into: Set<TarMember>): void {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.keys[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = Math.max(0, lo - NEIGHBOURS); i < Math.min(this.members.length, lo + NEIGHBOURS); i++)
+      into.add(this.members[i]!);
+  }
+}
 
 /**
  * Finds the earlier version of a file renamed with a content hash or build id, as bundlers name their output
@@ -80,29 +94,18 @@ const reversed = (path: string) => [...path].reverse().join('');
  * time and bytes, never correctness.
  */
 export class HashedRenames {
-  private readonly byPath: TarMember[];
-  private readonly paths: string[];
-  private readonly byReversed: TarMember[];
-  private readonly reversedPaths: string[];
+  private readonly byPath: PathOrder;
+  private readonly byReversedPath: PathOrder;
 
   constructor(gone: readonly TarMember[]) {
-    this.byPath = [...gone].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    this.paths = this.byPath.map((m) => m.path);
-    const keyed = gone.map((m) => ({ m, key: reversed(m.path) }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.byReversed = keyed.map((k) => k.m);
-    this.reversedPaths = keyed.map((k) => k.key);
+    this.byPath = new PathOrder(gone, (path) => path);
+    this.byReversedPath = new PathOrder(gone, reversed);
   }
 
   earlierVersionOf(member: TarMember): TarMember | undefined {
     const candidates = new Set<TarMember>();
-    const near = (sorted: readonly TarMember[], keys: readonly string[], key: string) => {
-      const at = lowerBound(keys, key);
-      for (let i = Math.max(0, at - NEIGHBOURS); i < Math.min(sorted.length, at + NEIGHBOURS); i++)
-        candidates.add(sorted[i]!);
-    };
-    near(this.byPath, this.paths, member.path);
-    near(this.byReversed, this.reversedPaths, reversed(member.path));
+    this.byPath.addNeighbours(member.path, candidates);
+    this.byReversedPath.addNeighbours(reversed(member.path), candidates);
     const ext = extension(member.path);
     let best: TarMember | undefined;
     let bestShared = -1;
