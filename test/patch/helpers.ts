@@ -228,3 +228,47 @@ export async function handMadeNotsotufPatch(
   await writeFile(patch, Buffer.concat([header, ...streams]));
   return { old, patch };
 }
+
+/** An ELF64 header for `machine` (62: x86-64, 20: PowerPC), the rest zero. */
+export function elfHeader(machine: number): Buffer {
+  const h = Buffer.alloc(64);
+  h.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+  h.writeUInt16LE(2, 16);
+  h.writeUInt16LE(machine, 18);
+  return h;
+}
+
+/**
+ * A synthetic x86-64 executable: functions of filler bytes with calls to each other's starts. The new version
+ * grows every fifth function, so most calls cross a shift and their rel32 changes.
+ */
+export function x86Program(grow: boolean, machine = 62): Buffer {
+  const functions = 400;
+  const sizes = Array.from(
+    { length: functions },
+    (_, i) => 200 + ((i * 37) % 300) + (grow && i % 5 === 0 ? 24 : 0),
+  );
+  const starts: number[] = [];
+  let at = 64;
+  for (const size of sizes) {
+    starts.push(at);
+    at += size;
+  }
+  const out = Buffer.alloc(at);
+  out.set(elfHeader(machine), 0);
+  for (const [f, start] of starts.entries()) {
+    const end = start + sizes[f]!;
+    let x = f * 2654435761 + 1; // per function, so a function's bytes are the same in both versions
+    for (let p = start; p < end; p++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out[p] = 0x10 + ((x >>> 16) % 0x30); // no opcode of a predicted field
+    }
+    // A call every 40 bytes, to a function chosen by position only (the same in both versions).
+    for (let p = start + 8, k = 0; p + 5 <= end - 8; p += 40, k++) {
+      const callee = starts[(f * 7 + k * 13) % functions]!;
+      out[p] = 0xe8;
+      out.writeInt32LE(callee - (p + 5), p + 1);
+    }
+  }
+  return out;
+}

@@ -17,7 +17,15 @@ import {
   RunCollector,
 } from '../../src/patch/notsotuf/rel32.js';
 import { applyPatchFile } from '../../src/patch/registry.js';
-import { handMadeNotsotufPatch, notsotufOp, notsotufRoundTrip, peHeader, tempDir } from './helpers.js';
+import {
+  elfHeader,
+  handMadeNotsotufPatch,
+  notsotufOp,
+  notsotufRoundTrip,
+  peHeader,
+  tempDir,
+  x86Program,
+} from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -81,15 +89,6 @@ describe('RunCollector (as data)', () => {
   });
 });
 
-/** An ELF64 header for `machine` (62: x86-64, 20: PowerPC), the rest zero. */
-function elfHeader(machine: number): Buffer {
-  const h = Buffer.alloc(64);
-  h.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
-  h.writeUInt16LE(2, 16);
-  h.writeUInt16LE(machine, 18);
-  return h;
-}
-
 describe('isX86Executable', () => {
   test('ELF, PE and Mach-O by machine; other files not', () => {
     assert.equal(isX86Executable(elfHeader(62)), true);
@@ -143,41 +142,6 @@ describe('forEachPredictedField (as data)', () => {
   });
 });
 
-/**
- * A synthetic x86-64 executable: functions of filler bytes with calls to each other's starts. The new version
- * grows every fifth function, so most calls cross a shift and their rel32 changes.
- */
-function program(grow: boolean, machine = 62): Buffer {
-  const functions = 400;
-  const sizes = Array.from(
-    { length: functions },
-    (_, i) => 200 + ((i * 37) % 300) + (grow && i % 5 === 0 ? 24 : 0),
-  );
-  const starts: number[] = [];
-  let at = 64;
-  for (const size of sizes) {
-    starts.push(at);
-    at += size;
-  }
-  const out = Buffer.alloc(at);
-  out.set(elfHeader(machine), 0);
-  for (const [f, start] of starts.entries()) {
-    const end = start + sizes[f]!;
-    let x = f * 2654435761 + 1; // per function, so a function's bytes are the same in both versions
-    for (let p = start; p < end; p++) {
-      x = (x * 1103515245 + 12345) >>> 0;
-      out[p] = 0x10 + ((x >>> 16) % 0x30); // no opcode of a predicted field
-    }
-    // A call every 40 bytes, to a function chosen by position only (the same in both versions).
-    for (let p = start + 8, k = 0; p + 5 <= end - 8; p += 40, k++) {
-      const callee = starts[(f * 7 + k * 13) % functions]!;
-      out[p] = 0xe8;
-      out.writeInt32LE(callee - (p + 5), p + 1);
-    }
-  }
-  return out;
-}
-
 async function roundTrip(oldBytes: Buffer, newBytes: Buffer): Promise<{ size: number; version: number }> {
   const { size, patch } = await notsotufRoundTrip(join(dir, String(n++)), oldBytes, newBytes);
   return { size, version: (await readFile(patch))[MAGIC.length - 1]! };
@@ -185,9 +149,9 @@ async function roundTrip(oldBytes: Buffer, newBytes: Buffer): Promise<{ size: nu
 
 describe('predicted patches', () => {
   test('moved calls of an x86-64 executable: version 4, byte-identical, far smaller than unpredicted', async () => {
-    const x86 = await roundTrip(program(false), program(true));
+    const x86 = await roundTrip(x86Program(false), x86Program(true));
     // The same bytes marked as PowerPC are not predicted.
-    const arm = await roundTrip(program(false, 20), program(true, 20));
+    const arm = await roundTrip(x86Program(false, 20), x86Program(true, 20));
     assert.equal(x86.version, 4);
     assert.equal(arm.version, 3, 'a patch without prediction stays readable by version-3 clients');
     assert.ok(x86.size < 0.7 * arm.size, `predicted ${x86.size} vs ${arm.size}`);
