@@ -55,15 +55,16 @@ test('block cache: every read returns the file bytes, through evictions and bloc
 });
 
 /**
- * Drives CacheGrowth with a FIFO cache of the capacity it decides (the growth rule needs only misses and
- * evictions): returns the capacity after `accesses`, and the misses.
+ * Drives CacheGrowth with a FIFO cache of the capacity it decides (the growth rule needs only misses, evictions
+ * and bytes read): returns the capacity after `accesses`, each reading `bytesPerAccess`, and the misses.
  */
-function grow(accesses: Iterable<number>): { capacity: number; misses: number } {
+function grow(accesses: Iterable<number>, bytesPerAccess = 0): { capacity: number; misses: number } {
   const growth = new CacheGrowth();
   const held = new Set<number>();
   const order: number[] = [];
   let misses = 0;
   for (const block of accesses) {
+    growth.read(bytesPerAccess);
     if (held.has(block)) continue;
     misses++;
     const capacity = growth.missed(block);
@@ -119,6 +120,13 @@ describe('block cache growth (as data)', () => {
     assert.ok(misses < 4 * 3000, `${misses} misses`);
   });
 
+  test('re-reads one per 256 bytes read or more often grow it; sparser ones (a whole block read each) do not', () => {
+    // Every access to 1,000 blocks in rounds misses; each reads 256 bytes (small instructions) or 4 KiB.
+    assert.equal(grow(cycles(1000, 30), 256).capacity, 1024);
+    assert.equal(grow(cycles(1000, 30), 257).capacity, 512);
+    assert.equal(grow(cycles(1000, 30), 4096).capacity, 512);
+  });
+
   test('rounds over more blocks than 16 MiB do not grow it: a larger cache would miss as often', () => {
     // Each block comes back after 6,000 others: past the evicted blocks it remembers, and past any capacity.
     assert.equal(grow(cycles(6000, 10)).capacity, 512);
@@ -126,7 +134,7 @@ describe('block cache growth (as data)', () => {
 });
 
 describe('block cache memory', () => {
-  test('held blocks: 512 after a sweep through a large base; all of a 3 MiB range read round and round', async () => {
+  test('held blocks: 512 after a sweep through a large base; all of a 3 MiB range read round and round in small reads', async () => {
     const data = randomBytes(12 * 1024 * 1024);
     const path = join(dir, 'sweep.bin');
     await writeFile(path, data);
@@ -136,12 +144,13 @@ describe('block cache memory', () => {
       const sweep = new BlockCache(fh, path, data.length);
       for (let at = 0; at < data.length; at += 4096) sweep.readSync(into, at, 4096);
       assert.equal(sweep.heldBlocks, 512);
-      // 3 MiB read round and round: more than 2 MiB, so CLOCK alone would miss on every block.
+      // 3 MiB read round and round in small reads (the tiny instructions of native code, 64 bytes from each
+      // block): more than 2 MiB, so CLOCK alone would miss on every block.
       const cycling = new BlockCache(fh, path, data.length);
       for (let round = 0; round < 6; round++)
         for (let at = 0; at < 3 << 20; at += 4096) {
-          cycling.readSync(into, at, 4096);
-          assert.ok(into.equals(data.subarray(at, at + 4096)));
+          cycling.readSync(into, at + round, 64);
+          assert.ok(into.subarray(0, 64).equals(data.subarray(at + round, at + round + 64)));
         }
       // The capacity doubled to 1024 blocks; only the 768 the range needs are allocated.
       assert.equal(cycling.heldBlocks, 768);

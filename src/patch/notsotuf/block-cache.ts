@@ -9,13 +9,18 @@ const MIN_BLOCKS = 512;
 /** Blocks held at most once re-reads show the cache is too small: 16 MiB. */
 const MAX_BLOCKS = 4096;
 
+/** Bytes read through the cache per re-read, at most, for a round of misses to grow it (see CacheGrowth). */
+const DENSE_REREADS = 256;
+
 /**
- * Decides when the cache grows, from its misses alone (so it depends on the patch, not on timing). It remembers
- * the last MAX_BLOCKS blocks evicted: a miss on one of them is a re-read a larger cache would have saved. After
- * every `capacity` misses, the cache doubles if at least half of them were such re-reads. A patch that reads the
- * base once in order, or jumps to new places each time, has few and never grows; turbo's fragmented alignment,
- * which returns to the same 35 MB over and over, re-reads on nearly every miss and grows to 16 MiB (177,000
- * misses → 41,000 in a simulation over its recorded reads; docs/patch-formats.md, measurements).
+ * Decides when the cache grows, from its misses and the bytes read (so it depends on the patch, not on timing). It
+ * remembers the last MAX_BLOCKS blocks evicted: a miss on one of them is a re-read a larger cache would have saved.
+ * After every `capacity` misses, the cache doubles if at least half of them were such re-reads and they came at
+ * least one per DENSE_REREADS bytes read. A patch that reads the base once in order, or jumps to new places each
+ * time, has few and never grows; turbo's fragmented alignment, which returns to the same 35 MB over and over,
+ * re-reads on nearly every miss (one per 150 bytes read) and grows to 16 MiB (177,000 misses → 41,000).
+ * Sparse re-reads save too little to pay for the memory: a miss is one 4 KiB read from the page cache, about
+ * 3 µs here. On the pe pair (one re-read per 6 KiB read) growing to 8 MiB saved 1,500 misses, about 5 ms.
  */
 export class CacheGrowth {
   capacity = MIN_BLOCKS;
@@ -25,6 +30,12 @@ export class CacheGrowth {
   private readonly evictedAt = new Map<number, number>();
   private misses = 0;
   private rereads = 0;
+  private bytesRead = 0;
+
+  /** Counts bytes read through the cache, hits and misses alike. */
+  read(length: number): void {
+    this.bytesRead += length;
+  }
 
   evicted(index: number): void {
     const stale = this.ring[this.ringAt]!;
@@ -38,9 +49,11 @@ export class CacheGrowth {
   missed(index: number): number {
     if (this.evictedAt.delete(index)) this.rereads++;
     if (++this.misses >= this.capacity) {
-      if (2 * this.rereads >= this.misses && this.capacity < MAX_BLOCKS) this.capacity *= 2;
+      const dense = this.bytesRead <= DENSE_REREADS * this.rereads;
+      if (2 * this.rereads >= this.misses && dense && this.capacity < MAX_BLOCKS) this.capacity *= 2;
       this.misses = 0;
       this.rereads = 0;
+      this.bytesRead = 0;
     }
     return this.capacity;
   }
@@ -48,7 +61,7 @@ export class CacheGrowth {
 
 /**
  * Reads the base file through cached 4 KiB blocks: 2 MiB, growing to 16 MiB only while misses are mostly
- * re-reads of blocks it evicted (CacheGrowth). Patches of native code are long runs of tiny instructions that
+ * frequent re-reads of blocks it evicted (CacheGrowth). Patches of native code are long runs of tiny instructions that
  * read nearby old bytes, with jumps to wherever shifted code came from; one read syscall per instruction would
  * dominate applying them, and so would large blocks re-read on every far jump (1 MiB blocks apply more than twice
  * as slowly: docs/patch-formats.md, measurements). On a fragmented alignment (turbo: 430,000 runs) far jumps
@@ -139,6 +152,7 @@ export class BlockCache {
    * range lies in the file).
    */
   readSync(into: Uint8Array, position: number, length: number): void {
+    this.growth.read(length);
     let done = 0;
     while (done < length) {
       const at = position + done;
