@@ -272,3 +272,70 @@ export function x86Program(grow: boolean, machine = 62): Buffer {
   }
   return out;
 }
+
+// Encoders of the instructions the scan knows (registers 0–30, immediates in range).
+export const bl = (words: number) => (0x94000000 | (words & 0x3ffffff)) >>> 0;
+export const adrp = (rd: number, pages: number) => {
+  const imm = pages & 0x1fffff;
+  return (0x90000000 | ((imm & 3) << 29) | ((imm >>> 2) << 5) | rd) >>> 0;
+};
+export const addImm = (rd: number, rn: number, imm12: number) =>
+  (0x91000000 | (imm12 << 10) | (rn << 5) | rd) >>> 0;
+export const ldrX = (rt: number, rn: number, offset: number) =>
+  (0xf9400000 | ((offset / 8) << 10) | (rn << 5) | rt) >>> 0;
+/** An instruction the scan leaves alone (ADD, shifted register). */
+const other = (seed: number) => (0x8b000000 | (seed & 0x1fffff)) >>> 0;
+
+/**
+ * A synthetic arm64 Mach-O: functions of plain instructions, each calling others (BL) and addressing objects in a
+ * data area after the code (ADRP + ADD, ADRP + LDR). The new version grows every fifth function, so calls that
+ * cross a grown function and every data address change.
+ */
+export function arm64Program(grow: boolean, cpu = 0x0100000c, header: 'macho' | 'pe' = 'macho'): Buffer {
+  const functions = 300;
+  const sizes = Array.from(
+    { length: functions },
+    (_, i) => 40 + ((i * 37) % 60) + (grow && i % 5 === 0 ? 6 : 0),
+  );
+  const starts: number[] = [];
+  let at = 64;
+  for (const size of sizes) {
+    starts.push(at);
+    at += 4 * size;
+  }
+  const dataStart = at + 16 + (grow ? 200 : 0);
+  const objects = 64;
+  const out = Buffer.alloc(dataStart + objects * 256);
+  if (header === 'pe') {
+    // A Windows on Arm executable's header, in the 64 bytes before the code: "MZ", the PE header at 0x20.
+    out.write('MZ', 0, 'latin1');
+    out.writeUInt32LE(0x20, 0x3c);
+    out.write('PE\0\0', 0x20, 'latin1');
+    out.writeUInt16LE(cpu, 0x24);
+  } else {
+    out.writeUInt32LE(0xfeedfacf, 0);
+    out.writeUInt32LE(cpu, 4);
+  }
+  for (const [f, start] of starts.entries()) {
+    let x = f * 2654435761 + 1; // per function, so a function's own instructions are the same in both versions
+    for (let w = 0; w < sizes[f]!; w++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out.writeUInt32LE(other(x >>> 8), start + 4 * w);
+    }
+    for (let w = 2, k = 0; w + 2 < sizes[f]!; w += 9, k++) {
+      const pc = start + 4 * w;
+      if (k % 2 === 0) out.writeUInt32LE(bl((starts[(f * 7 + k * 13) % functions]! - pc) / 4), pc);
+      else {
+        const target = dataStart + 256 * ((f + k) % objects) + 8 * (k % 4);
+        const pages = Math.floor(target / 4096) - Math.floor(pc / 4096);
+        out.writeUInt32LE(adrp(k % 8, pages), pc);
+        out.writeUInt32LE(
+          k % 3 === 0 ? ldrX(9, k % 8, target % 4096) : addImm(k % 8, k % 8, target % 4096),
+          pc + 4,
+        );
+      }
+    }
+  }
+  for (let i = 0; i < objects * 256; i++) out[dataStart + i] = (i * 131 + (i >> 8)) & 0xff;
+  return out;
+}

@@ -7,7 +7,8 @@ import { loadLzmaNative } from '../lzma/encoder.js';
 import { patchIoError } from '../patch-errors.js';
 import { isArm64Executable } from './arm64.js';
 import { type ExecutableKind, emitFile } from './emit.js';
-import { matchLazily, unpackFileMatches } from './file-matches.js';
+import { type FilePart, fatSlices, fileParts } from './fat-macho.js';
+import { matchLazily, type PackedFileMatches, unpackFileMatches } from './file-matches.js';
 import { FileSlices } from './file-slices.js';
 import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, formatVersion, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
 import { MatchAhead } from './match-ahead.js';
@@ -40,6 +41,43 @@ function executableKind(old: Uint8Array, neu: Uint8Array): ExecutableKind | unde
 interface Inputs {
   readonly old: FileSlices;
   readonly neu: FileSlices;
+}
+
+/**
+ * The parts a changed file is diffed in, at their offsets in the old and new file: the whole file, or the slices
+ * of a universal Mach-O and the bytes around them (fat-macho.ts).
+ */
+function changedParts(
+  { old, neu }: Inputs,
+  oldStart: number,
+  oldSize: number,
+  newStart: number,
+  newSize: number,
+): FilePart[] {
+  const slices = (file: FileSlices, start: number, size: number) =>
+    fatSlices((at, length) => file.read(start + at, length), size);
+  const parts = fileParts(slices(old, oldStart, oldSize), slices(neu, newStart, newSize), oldSize, newSize);
+  return parts.map((p) => ({ ...p, oldStart: oldStart + p.oldStart, newStart: newStart + p.newStart }));
+}
+
+/**
+ * Emits one part of a changed file: with the worker's matches when it matched the part (`worked`), else matched
+ * here; a part with no old bytes is inserted.
+ */
+async function emitPart(
+  w: OpsWriter,
+  { old, neu }: Inputs,
+  part: FilePart,
+  matcher: Matcher,
+  worked: Promise<PackedFileMatches | undefined> | undefined,
+): Promise<void> {
+  const matches = await worked;
+  // Each read has its own buffer (old, new): both stay valid until the next read of the same file.
+  const data = neu.read(part.newStart, part.newSize);
+  if (part.oldSize === 0) return w.insert(data);
+  const oldData = old.read(part.oldStart, part.oldSize);
+  const found = matches ? unpackFileMatches(matches) : matchLazily(oldData, data, matcher);
+  await emitFile(w, part.oldStart, oldData, data, found, executableKind(oldData, data));
 }
 
 /**
@@ -88,18 +126,14 @@ async function emitTar(
     hashes(old, oldMembers, toHash.old),
     hashes(neu, newMembers, toHash.new),
   );
+  const partsOf = steps.map(({ member, content }) =>
+    content.kind === 'diff'
+      ? changedParts(inputs, content.base.dataStart, content.base.dataSize, member.dataStart, member.dataSize)
+      : [],
+  );
+  // Each part with old bytes is a job to match; the rest are inserted as they are.
   const jobs: MatchJob[] = [];
-  const jobOf = steps.map(({ member, content }) => {
-    if (content.kind !== 'diff') return -1;
-    const { base } = content;
-    const job = {
-      oldStart: base.dataStart,
-      oldSize: base.dataSize,
-      newStart: member.dataStart,
-      newSize: member.dataSize,
-    };
-    return jobs.push(job) - 1;
-  });
+  const jobsOf = partsOf.map((parts) => parts.map((part) => (part.oldSize > 0 ? jobs.push(part) - 1 : -1)));
   const ahead = parallel ? MatchAhead.start({ old: old.file, neu: neu.file }, jobs) : undefined;
   try {
     let pos = 0;
@@ -124,13 +158,9 @@ async function emitTar(
       else w.insert(neu.read(m.headerStart, headerLength));
       if (content.kind === 'copy') w.copy(content.from.dataStart, content.from.dataSize);
       else if (content.kind === 'insert') w.insert(neu.read(m.dataStart, m.dataSize));
-      else {
-        const worked = await ahead?.take(jobOf[i]!);
-        const oldData = old.read(content.base.dataStart, content.base.dataSize);
-        const data = neu.read(m.dataStart, m.dataSize);
-        const found = worked ? unpackFileMatches(worked) : matchLazily(oldData, data, matcher);
-        await emitFile(w, content.base.dataStart, oldData, data, found, executableKind(oldData, data));
-      }
+      else
+        for (const [k, part] of partsOf[i]!.entries())
+          await emitPart(w, inputs, part, matcher, ahead?.take(jobsOf[i]![k]!));
       pos = m.dataStart + m.dataSize;
       const source =
         content.kind === 'copy' ? content.from : content.kind === 'diff' ? content.base : undefined;
@@ -168,11 +198,9 @@ async function emitAll(
   if (oldMembers && newMembers)
     await emitTar(w, inputs, oldMembers, newMembers, settings.matcher, settings.parallel, progress);
   else {
-    // Not tars: one file against the other, as a whole (each read has its own buffer).
-    const oldBytes = old.read(0, old.size);
-    const newBytes = neu.read(0, neu.size);
-    const found = matchLazily(oldBytes, newBytes, settings.matcher);
-    await emitFile(w, 0, oldBytes, newBytes, found, executableKind(oldBytes, newBytes));
+    // Not tars: one file against the other.
+    for (const part of changedParts(inputs, 0, old.size, 0, neu.size))
+      await emitPart(w, inputs, part, settings.matcher, undefined);
   }
 }
 
