@@ -339,3 +339,74 @@ export function arm64Program(grow: boolean, cpu = 0x0100000c, header: 'macho' | 
   for (let i = 0; i < objects * 256; i++) out[dataStart + i] = (i * 131 + (i >> 8)) & 0xff;
   return out;
 }
+
+/** Apple's code directory hash types (CS_HASHTYPE_*): node's algorithm and the digest's length. */
+const CD_HASHES: Record<number, { algorithm: string; size: number }> = {
+  1: { algorithm: 'sha1', size: 20 },
+  2: { algorithm: 'sha256', size: 32 },
+};
+
+/**
+ * `macho` (a 64-bit Mach-O with no load commands, as the synthetic programs here are) signed as codesign signs:
+ * an LC_CODE_SIGNATURE command, and at the end, 16-byte aligned, a SuperBlob with a code directory per hash type
+ * in `types` (the digests of every 4 KiB page before the signature) and a stand-in CMS blob of `cms` bytes.
+ */
+export function signMachO(macho: Buffer, types: readonly number[] = [2], cms = Buffer.alloc(0)): Buffer {
+  const codeLimit = Math.ceil(macho.length / 16) * 16;
+  const pages = Math.ceil(codeLimit / 4096);
+  const directory = (type: number) => {
+    const { size } = CD_HASHES[type]!;
+    const ident = Buffer.from('app\0');
+    const special = 2;
+    const hashOffset = 88 + ident.length + special * size;
+    const cd = Buffer.alloc(hashOffset + pages * size);
+    cd.writeUInt32BE(0xfade0c02, 0);
+    cd.writeUInt32BE(cd.length, 4);
+    cd.writeUInt32BE(0x20400, 8);
+    cd.writeUInt32BE(hashOffset, 16);
+    cd.writeUInt32BE(88, 20);
+    cd.writeUInt32BE(special, 24);
+    cd.writeUInt32BE(pages, 28);
+    cd.writeUInt32BE(codeLimit, 32);
+    cd[36] = size;
+    cd[37] = type;
+    cd[39] = 12;
+    ident.copy(cd, 88);
+    return cd;
+  };
+  const blobs = [...types.map(directory), ...(cms.length > 0 ? [cms] : [])];
+  const indexSize = 12 + 8 * blobs.length;
+  const length = indexSize + blobs.reduce((n, b) => n + b.length, 0);
+  const out = Buffer.alloc(codeLimit + length);
+  macho.copy(out);
+  // The load command, in the header's spare bytes: LC_CODE_SIGNATURE (0x1d), its size, dataoff, datasize.
+  out.writeUInt32LE(1, 16);
+  out.writeUInt32LE(16, 20);
+  out.writeUInt32LE(0x1d, 32);
+  out.writeUInt32LE(16, 36);
+  out.writeUInt32LE(codeLimit, 40);
+  out.writeUInt32LE(length, 44);
+  const superBlob = out.subarray(codeLimit);
+  superBlob.writeUInt32BE(0xfade0cc0, 0);
+  superBlob.writeUInt32BE(length, 4);
+  superBlob.writeUInt32BE(blobs.length, 8);
+  let at = indexSize;
+  for (const [i, blob] of blobs.entries()) {
+    superBlob.writeUInt32BE(i < types.length ? (i === 0 ? 0 : 0x1000 + i) : 0x10000, 12 + 8 * i);
+    superBlob.writeUInt32BE(at, 16 + 8 * i);
+    blob.copy(superBlob, at);
+    if (i < types.length) {
+      const { algorithm, size } = CD_HASHES[types[i]!]!;
+      const slots = at + blob.readUInt32BE(16);
+      for (let p = 0; p < pages; p++) {
+        const page = out.subarray(p * 4096, Math.min((p + 1) * 4096, codeLimit));
+        createHash(algorithm)
+          .update(page)
+          .digest()
+          .copy(superBlob, slots + p * size, 0, size);
+      }
+    }
+    at += blob.length;
+  }
+  return out;
+}

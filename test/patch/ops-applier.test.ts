@@ -21,7 +21,15 @@ import {
 import { OpsApplier } from '../../src/patch/notsotuf/ops-applier.js';
 import { PieceWriter } from '../../src/patch/notsotuf/piece-writer.js';
 import { applyPatchFile, createPatchFile } from '../../src/patch/registry.js';
-import { FIXTURE_TARGETS, handMadeNotsotufPatch, notsotufOp as op, tempDir, x86Program } from './helpers.js';
+import {
+  arm64Program,
+  FIXTURE_TARGETS,
+  handMadeNotsotufPatch,
+  notsotufOp as op,
+  signMachO,
+  tempDir,
+  x86Program,
+} from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -115,6 +123,13 @@ describe('OpsApplier: any chunking of the streams gives the same result', () => 
     const newBytes = x86Program(true);
     const { old, patch } = await made('x86', x86Program(false), newBytes);
     assert.equal((await readFile(patch))[MAGIC.length - 1], 4, 'the patch predicts');
+    await assertAnyChunking(old, patch, newBytes);
+  });
+
+  test('a signed arm64 Mach-O (PAGES, and DIGESTS the applier computes from its output)', async () => {
+    const newBytes = signMachO(arm64Program(true), [2, 1]);
+    const { old, patch } = await made('signed', signMachO(arm64Program(false), [2, 1]), newBytes);
+    assert.equal((await readFile(patch))[MAGIC.length - 1], 6, 'the patch has page digests');
     await assertAnyChunking(old, patch, newBytes);
   });
 

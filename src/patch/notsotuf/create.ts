@@ -5,18 +5,20 @@ import { internalError } from '../../core/foreign-error.js';
 import type { CreatePatchOptions } from '../codec.js';
 import { loadLzmaNative } from '../lzma/encoder.js';
 import { patchIoError } from '../patch-errors.js';
-import { isArm64Executable } from './arm64.js';
-import { type ExecutableKind, emitFile } from './emit.js';
-import { type FilePart, fatSlices, fileParts } from './fat-macho.js';
-import { matchLazily, type PackedFileMatches, unpackFileMatches } from './file-matches.js';
+import { changedParts, emitPart, type Inputs } from './file-parts.js';
 import { FileSlices } from './file-slices.js';
 import { DIFF_PLAIN, DIFF_RUNS, encodeHeader, formatVersion, METHOD_BROTLI, METHOD_BZIP2 } from './format.js';
 import { MatchAhead } from './match-ahead.js';
 import type { MatchJob, OpenInput } from './match-protocol.js';
 import type { Matcher } from './matcher.js';
 import { OpsWriter } from './ops-writer.js';
-import { isX86Executable } from './rel32.js';
-import { bzip2Patch, type Compressed, SMALL_STREAM, StreamCompressor } from './stream-compressor.js';
+import {
+  bzip2Patch,
+  type Compressed,
+  preferNative,
+  SMALL_STREAM,
+  StreamCompressor,
+} from './stream-compressor.js';
 import { dropSpareTable } from './table-pool.js';
 import { indexTar, type TarMember } from './tar-index.js';
 import { membersToHash, planMembers } from './tar-steps.js';
@@ -29,56 +31,6 @@ import { membersToHash, planMembers } from './tar-steps.js';
  * 10 s create.
  */
 const PLAIN_MIN_DIFF_PER_OP = 500;
-
-/** The kind of executable both versions are, if they are one: their code is predicted (rel32.ts, arm64.ts). */
-function executableKind(old: Uint8Array, neu: Uint8Array): ExecutableKind | undefined {
-  if (isX86Executable(old) && isX86Executable(neu)) return 'x86';
-  if (isArm64Executable(old) && isArm64Executable(neu)) return 'arm64';
-  return undefined;
-}
-
-/** The old and new files, open, and read in slices. */
-interface Inputs {
-  readonly old: FileSlices;
-  readonly neu: FileSlices;
-}
-
-/**
- * The parts a changed file is diffed in, at their offsets in the old and new file: the whole file, or the slices
- * of a universal Mach-O and the bytes around them (fat-macho.ts).
- */
-function changedParts(
-  { old, neu }: Inputs,
-  oldStart: number,
-  oldSize: number,
-  newStart: number,
-  newSize: number,
-): FilePart[] {
-  const slices = (file: FileSlices, start: number, size: number) =>
-    fatSlices((at, length) => file.read(start + at, length), size);
-  const parts = fileParts(slices(old, oldStart, oldSize), slices(neu, newStart, newSize), oldSize, newSize);
-  return parts.map((p) => ({ ...p, oldStart: oldStart + p.oldStart, newStart: newStart + p.newStart }));
-}
-
-/**
- * Emits one part of a changed file: with the worker's matches when it matched the part (`worked`), else matched
- * here; a part with no old bytes is inserted.
- */
-async function emitPart(
-  w: OpsWriter,
-  { old, neu }: Inputs,
-  part: FilePart,
-  matcher: Matcher,
-  worked: Promise<PackedFileMatches | undefined> | undefined,
-): Promise<void> {
-  const matches = await worked;
-  // Each read has its own buffer (old, new): both stay valid until the next read of the same file.
-  const data = neu.read(part.newStart, part.newSize);
-  if (part.oldSize === 0) return w.insert(data);
-  const oldData = old.read(part.oldStart, part.oldSize);
-  const found = matches ? unpackFileMatches(matches) : matchLazily(oldData, data, matcher);
-  await emitFile(w, part.oldStart, oldData, data, found, executableKind(oldData, data));
-}
 
 /**
  * Outputs new[newStart, newStart + length) as a COPY of old[oldStart, …) when those bytes are the same (an
@@ -160,7 +112,13 @@ async function emitTar(
       else if (content.kind === 'insert') w.insert(neu.read(m.dataStart, m.dataSize));
       else
         for (const [k, part] of partsOf[i]!.entries())
-          await emitPart(w, inputs, part, matcher, ahead?.take(jobsOf[i]![k]!));
+          await emitPart(
+            w,
+            inputs,
+            part,
+            matcher,
+            jobsOf[i]![k]! >= 0 ? ahead?.take(jobsOf[i]![k]!) : undefined,
+          );
       pos = m.dataStart + m.dataSize;
       const source =
         content.kind === 'copy' ? content.from : content.kind === 'diff' ? content.base : undefined;
@@ -219,8 +177,8 @@ async function openInput(path: string): Promise<{ close(): Promise<void>; input:
 interface Streams {
   readonly streams: Compressed[];
   readonly usePlain: boolean;
-  /** The kinds of predicted sections written (they decide the format version). */
-  readonly predicted: { readonly x86: boolean; readonly arm64: boolean };
+  /** The kinds of predicted sections written, and whether page digests were (they decide the format version). */
+  readonly predicted: { readonly x86: boolean; readonly arm64: boolean; readonly pages: boolean };
 }
 
 /** Plans the patch of `inputs` and compresses its streams. */
@@ -292,9 +250,11 @@ async function compressStreams(
     // The plain diff form when it is smaller (see format.ts); its runs stream is then empty.
     const usePlain =
       plainResult !== undefined && plainResult.data.length < runs!.data.length + bytes!.data.length;
-    const streams: Compressed[] = usePlain
-      ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plainResult!, extra!]
-      : [ops!, runs!, bytes!, extra!];
+    const streams: Compressed[] = preferNative(
+      usePlain
+        ? [ops!, { data: new Uint8Array(0), method: METHOD_BROTLI }, plainResult!, extra!]
+        : [ops!, runs!, bytes!, extra!],
+    );
     return { streams, usePlain, predicted: w.predicted };
   } catch (err) {
     for (const c of all) c.destroy();

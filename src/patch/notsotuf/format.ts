@@ -2,14 +2,15 @@ import type { NotsotufError } from '../../core/errors.js';
 import { patchInvalid } from '../patch-errors.js';
 
 /**
- * notsotuf patch format, version 5 (codec name `notsotuf`; version 4 is version 5 without PREDICT mode 2, version
- * 3 is version 4 without PREDICT, version 2 is version 3 without FILTER; all are still read). A patch is written
+ * notsotuf patch format, version 6 (codec name `notsotuf`; version 5 is version 6 without PAGES and DIGESTS,
+ * version 4 is version 5 without PREDICT mode 2, version 3 is version 4 without PREDICT, version 2 is version 3
+ * without FILTER; all are still read). A patch is written
  * as the lowest version that has what it uses (see formatVersion), so clients that read only older versions can
  * apply it whenever it does not need the newer one. Little-endian throughout.
  *
  * ```
  * offset  size  field
- * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x05   (the last byte is the format version: 3, 4 or 5, see above)
+ * 0       16    magic "NOTSOTUF-PATCH" 0x00 0x06   (the last byte is the format version: 3 to 6, see above)
  * 16      8     oldSize   size of the base file the patch applies to
  * 24      8     newSize   size of the file it produces
  * 32      32    compressed length of each stream (uint64): ops, diff runs, diff bytes, extra
@@ -44,6 +45,15 @@ import { patchInvalid } from '../patch-errors.js';
  *   (arm64.ts): in each ADD chunk, the `B`/`BL` instructions and the `ADRP` + `ADD`/load/store pairs at
  *   multiples of 4 in the file are new = prediction + diff, 4 or 8 bytes each. Positions in that file count from
  *   the section's start in the new output and from `oldOrigin` in the base, since ADRP's pages are the file's.
+ * - `5` PAGES pageShift, limit, types (version 6): from here, the next `limit` bytes of output are hashed in pages
+ *   of 2^pageShift bytes (12 to 16; the last page may be shorter) with each hash type whose bit is set in
+ *   `types` (PAGE_HASHES: 1 SHA-1, 2 SHA-256, 3 SHA-256 cut to 20 bytes, 4 SHA-384, the code directory hash types
+ *   of Apple's code signatures). A PAGES replaces the one before it only once all of that one's bytes are output.
+ * - `6` DIGESTS type, first, count (version 6): outputs the type-`type` digests of pages `first` … `first + count
+ *   − 1` of the last PAGES, each of which must be complete, back to back. A signed Mach-O's code directory holds
+ *   such a digest of every page of the file before it: the creator lets the applier recompute them from the
+ *   output (a moved instruction changes its page's digest, which no diff can predict). PAGES and DIGESTS are not
+ *   allowed inside a filtered region.
  *
  * The diff bytes of all ADDs, one sequence, are mostly zeros (an approximate match agrees on most bytes), so they
  * are stored run-length coded in two streams: the runs stream holds varint pairs (zeros, others): `zeros` zero
@@ -56,16 +66,21 @@ import { patchInvalid } from '../patch-errors.js';
  * LZMA streams are `.lzma` files (13-byte header with the exact uncompressed size, see ../lzma/format.ts) with a
  * dictionary of at most MAX_LZMA_DICT, so a client decodes four of them in bounded memory.
  */
-export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0005', 'latin1');
-/** Format versions this code reads: 2 (no FILTER), 3 (no PREDICT), 4 (no arm64 PREDICT) and 5. */
-export const READABLE_VERSIONS: readonly number[] = [2, 3, 4, 5];
+export const MAGIC = Buffer.from('NOTSOTUF-PATCH\u0000\u0006', 'latin1');
+/** Format versions this code reads: 2 (no FILTER), 3 (no PREDICT), 4 (no arm64 PREDICT), 5 (no PAGES) and 6. */
+export const READABLE_VERSIONS: readonly number[] = [2, 3, 4, 5, 6];
 
 /**
  * The version a patch is written as: the lowest that has what it uses, so that clients which read only older
- * versions can still apply it (version 3 without PREDICT, 4 with x86 sections only, 5 with arm64 ones).
+ * versions can still apply it (version 3 without PREDICT, 4 with x86 sections only, 5 with arm64 ones, 6 with
+ * page digests).
  */
-export function formatVersion(uses: { readonly x86: boolean; readonly arm64: boolean }): number {
-  return uses.arm64 ? 5 : uses.x86 ? 4 : 3;
+export function formatVersion(uses: {
+  readonly x86: boolean;
+  readonly arm64: boolean;
+  readonly pages?: boolean;
+}): number {
+  return uses.pages ? 6 : uses.arm64 ? 5 : uses.x86 ? 4 : 3;
 }
 export const HEADER_SIZE = 72;
 export const METHOD_BROTLI = 0;
@@ -79,6 +94,17 @@ export const OP_ADD = 1;
 export const OP_INSERT = 2;
 export const OP_FILTER = 3;
 export const OP_PREDICT = 4;
+export const OP_PAGES = 5;
+export const OP_DIGESTS = 6;
+/** The page hash types of PAGES and DIGESTS (Apple's CS_HASHTYPE_*): node's algorithm, and the digest's length. */
+export const PAGE_HASHES: Readonly<Record<number, { readonly algorithm: string; readonly size: number }>> = {
+  1: { algorithm: 'sha1', size: 20 },
+  2: { algorithm: 'sha256', size: 32 },
+  3: { algorithm: 'sha256', size: 20 },
+  4: { algorithm: 'sha384', size: 48 },
+};
+export const MIN_PAGE_SHIFT = 12;
+export const MAX_PAGE_SHIFT = 16;
 export const PREDICT_END = 0;
 export const PREDICT_X86 = 1;
 export const PREDICT_ARM64 = 2;

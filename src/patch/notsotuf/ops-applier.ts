@@ -10,15 +10,19 @@ import {
   invalidPatch,
   OP_ADD,
   OP_COPY,
+  OP_DIGESTS,
   OP_FILTER,
   OP_INSERT,
+  OP_PAGES,
   OP_PREDICT,
+  PAGE_HASHES,
   type PatchHeader,
   PREDICT_ARM64,
   PREDICT_END,
   PREDICT_X86,
   unzigzag,
 } from './format.js';
+import { PageHasher } from './page-hashes.js';
 import type { PieceWriter } from './piece-writer.js';
 import { PredictLookahead } from './predict-section.js';
 import { type SectionPredictor, sectionPredictor } from './predictor.js';
@@ -63,6 +67,8 @@ export class OpsApplier {
   private lookahead: PredictLookahead | undefined;
   /** The old bytes of an ADD piece in a predicted section, before the diff is added (the rule reads both). */
   private oldCopy: Buffer | undefined;
+  /** The page digests of the last PAGES, fed the output from there on. */
+  private pages: PageHasher | undefined;
 
   constructor(private readonly parts: OpsApplierParts) {
     this.header = parts.header;
@@ -110,6 +116,7 @@ export class OpsApplier {
     }
     if (kind === OP_FILTER && header.version !== 2) return this.startRegion();
     if (kind === OP_PREDICT && header.version! >= 4) return this.predictMark();
+    if ((kind === OP_PAGES || kind === OP_DIGESTS) && header.version! >= 6) return this.pageDigests(kind);
     throw invalidPatch(`unknown instruction ${kind}`);
   }
 
@@ -231,11 +238,46 @@ export class OpsApplier {
     return bytes.length;
   }
 
-  /** Unfilters the first `n` bytes of the piece in a filtered region and hands them to the writer. */
+  /**
+   * Unfilters the first `n` bytes of the piece in a filtered region, hashes them for page digests, and hands them
+   * to the writer.
+   */
   private output(n: number): Promise<void> | undefined {
     this.region?.unfilter.unfilterInPlace(this.oldBuf, n);
+    if (this.pages && !this.pages.done) this.pages.update(this.oldBuf, n);
     if (this.parts.writer.pushSync(this.oldBuf, n)) return undefined;
     return this.parts.writer.push(this.oldBuf.subarray(0, n));
+  }
+
+  /** PAGES: hash the output from here in pages; DIGESTS: output digests of pages already hashed. */
+  private async pageDigests(kind: number): Promise<void> {
+    const { ops } = this;
+    const fields: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const v = ops.varintSync();
+      fields.push(v < 0 ? await ops.varint() : v);
+    }
+    if (this.region) throw invalidPatch('page digests inside a filtered region');
+    const [a, b, c] = fields as [number, number, number];
+    if (kind === OP_PAGES) {
+      if (this.pages && !this.pages.done) throw invalidPatch('page hashing started again before it ended');
+      if (b > this.room()) throw invalidPatch('page hashing reaches past the result');
+      this.pages = new PageHasher(a, b, c);
+      return;
+    }
+    const size = PAGE_HASHES[a]?.size;
+    if (!this.pages || size === undefined || c * size > this.room()) {
+      throw invalidPatch('page digests without page hashing, of an unknown type, or past the result');
+    }
+    const digests = this.pages.digestsOf(a, b, c);
+    this.outPos += digests.length;
+    for (let done = 0; done < digests.length; ) {
+      const n = Math.min(PIECE, digests.length - done);
+      digests.copy(this.oldBuf, 0, done, done + n);
+      const pending = this.output(n);
+      if (pending) await pending;
+      done += n;
+    }
   }
 
   /** FILTER: the instructions that follow make a region in filtered form (delta-filter.ts). */

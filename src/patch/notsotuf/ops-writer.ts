@@ -3,8 +3,10 @@ import type { DeltaFilter } from './delta-filter.js';
 import {
   OP_ADD,
   OP_COPY,
+  OP_DIGESTS,
   OP_FILTER,
   OP_INSERT,
+  OP_PAGES,
   OP_PREDICT,
   PREDICT_ARM64,
   PREDICT_END,
@@ -115,8 +117,11 @@ export class OpsWriter {
   /** The predicted section's rule, while in one (beginPredict). */
   private predict: SectionPredictor | undefined;
   private inFilter = false;
-  /** The kinds of predicted sections written, for the patch's format version (format.ts, formatVersion). */
-  readonly predicted = { x86: false, arm64: false };
+  /**
+   * The kinds of predicted sections written, and whether page digests were, for the patch's format version
+   * (format.ts, formatVersion).
+   */
+  readonly predicted = { x86: false, arm64: false, pages: false };
   written = 0;
 
   /**
@@ -311,6 +316,29 @@ export class OpsWriter {
     this.predict = sectionPredictor(mode, map, this.written);
     if (mode.kind === PREDICT_ARM64) this.predicted.arm64 = true;
     else this.predicted.x86 = true;
+  }
+
+  /**
+   * Starts hashing the next `limit` bytes of output in pages of 2^pageShift bytes with the hash types in `types`
+   * (format.ts, PAGES); `digests` then outputs digests of those pages.
+   */
+  pages(pageShift: number, limit: number, types: number): void {
+    this.flushCopy();
+    this.flushInsert();
+    const op = [OP_PAGES];
+    for (const field of [pageShift, limit, types]) pushVarint(op, field);
+    this.ops.push(op);
+    this.predicted.pages = true;
+  }
+
+  /** Outputs the type-`type` digests of pages first … first + count − 1, `size` bytes each (format.ts, DIGESTS). */
+  digests(type: number, first: number, count: number, size: number): void {
+    this.flushCopy();
+    this.flushInsert();
+    const op = [OP_DIGESTS];
+    for (const field of [type, first, count]) pushVarint(op, field);
+    this.ops.push(op);
+    this.written += count * size;
   }
 
   /** Ends the predicted section. */

@@ -3,9 +3,12 @@ import {
   invalidPatch,
   OP_ADD,
   OP_COPY,
+  OP_DIGESTS,
   OP_FILTER,
   OP_INSERT,
+  OP_PAGES,
   OP_PREDICT,
+  PAGE_HASHES,
   PREDICT_ARM64,
   PREDICT_END,
   PREDICT_X86,
@@ -20,6 +23,8 @@ const FIELDS: Readonly<Record<number, number>> = {
   [OP_INSERT]: 1,
   [OP_FILTER]: 5,
   [OP_PREDICT]: 1,
+  [OP_PAGES]: 3,
+  [OP_DIGESTS]: 3,
 };
 
 /** How many varint fields instruction `kind` has, given those read so far (an arm64 PREDICT has its old origin). */
@@ -86,7 +91,9 @@ export class PredictLookahead {
     } else if (kind === OP_FILTER) {
       this.filtered = fields[2]!;
       this.old += unzigzag(fields[3]!);
-    } else return fields[0]!; // PREDICT: its mode
+    } else if (kind === OP_DIGESTS) {
+      this.out += fields[2]! * (PAGE_HASHES[fields[0]!]?.size ?? 0);
+    } else if (kind !== OP_PAGES) return fields[0]!; // PREDICT: its mode
     return -1;
   }
 
