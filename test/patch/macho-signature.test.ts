@@ -158,6 +158,8 @@ describe('hostile page digests', () => {
     await rejects(6, [...op(OP_PAGES, 12, 8192, 1 << 2), ...copyAll, ...op(OP_DIGESTS, 1, 0, 2)], 8192 + 40);
     await rejects(6, [...op(OP_PAGES, 12, 8192, 1 << 2), ...copyAll, ...op(OP_DIGESTS, 2, 0, 3)], 8192 + 96);
     await rejects(6, [...op(OP_PAGES, 12, 9000, 1 << 2), ...copyAll], 8192); // past the result
+    // A huge declared result and PAGES over all of it: nothing is allocated by those sizes; the ops run out.
+    await rejects(6, [...op(OP_PAGES, 12, 2 ** 40, 1 << 4), ...copyAll], 2 ** 40);
     await rejects(6, [...op(OP_PAGES, 12, 8192, 1 << 2), ...op(OP_PAGES, 12, 100, 1 << 2), ...copyAll], 8192);
     await rejects(
       6,

@@ -13,13 +13,13 @@ export function pageHashTypes(mask: number): number[] | undefined {
 /**
  * The page digests of PAGES and DIGESTS (format.ts): hashes `limit` bytes, fed in order, in pages of
  * 2^pageShift bytes, with each of `types`, and keeps every page's digests, one buffer per type (at most 3 % of the
- * bytes hashed: 48 + 32 + 20 + 20 bytes per 4 KiB page). The applier feeds it its output; the creator checks a
+ * bytes hashed so far: 48 + 32 + 20 + 20 bytes per 4 KiB page). The applier feeds it its output; the creator checks a
  * code signature with it.
  */
 export class PageHasher {
   private readonly pageSize: number;
   private readonly types: number[];
-  /** Every page's digests, per hash type, back to back; the first `complete` pages are filled. */
+  /** Every complete page's digests, per hash type, back to back (the buffers have room for more). */
   private readonly digests = new Map<number, Buffer>();
   private complete = 0;
   /** The page being fed, when it comes in more than one piece. */
@@ -39,17 +39,12 @@ export class PageHasher {
     this.pageSize = 2 ** pageShift;
     this.page = Buffer.alloc(this.pageSize);
     this.types = types;
-    for (const t of types) this.digests.set(t, Buffer.alloc(this.pages * PAGE_HASHES[t]!.size));
+    for (const t of types) this.digests.set(t, Buffer.alloc(0));
   }
 
   /** True once all `limit` bytes were fed (every page is complete). */
   get done(): boolean {
     return this.seen === this.limit;
-  }
-
-  /** Pages in all. */
-  get pages(): number {
-    return Math.ceil(this.limit / this.pageSize);
   }
 
   /**
@@ -77,7 +72,15 @@ export class PageHasher {
   private endPage(page: Uint8Array): void {
     for (const t of this.types) {
       const { algorithm, size } = PAGE_HASHES[t]!;
-      hash(algorithm, page, 'buffer').copy(this.digests.get(t)!, this.complete * size, 0, size);
+      let all = this.digests.get(t)!;
+      // Grown as pages complete, not sized by `limit` up front: a patch's sizes are not trusted before its output.
+      if (all.length < (this.complete + 1) * size) {
+        const grown = Buffer.alloc(Math.max(64 * size, 2 * all.length));
+        all.copy(grown);
+        this.digests.set(t, grown);
+        all = grown;
+      }
+      hash(algorithm, page, 'buffer').copy(all, this.complete * size, 0, size);
     }
     this.complete++;
     this.inPage = 0;
