@@ -1,3 +1,4 @@
+import { dataView } from './data-view.js';
 import { peMachine } from './pe-header.js';
 import type { OldToNew } from './rel32.js';
 
@@ -111,7 +112,7 @@ export function forEachPredictedInstruction(
  */
 export function isArm64Executable(bytes: Uint8Array): boolean {
   if (bytes.length < 64) return false;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {
     return bytes[5] === 1 && view.getUint16(18, true) === 183;
   }

@@ -4,6 +4,8 @@
  * diffed against the same architecture's slice of the old file (create.ts); as one file, neither rule applied.
  */
 
+import { dataView } from './data-view.js';
+
 const FAT_MAGIC = 0xcafebabe;
 const FAT_MAGIC_64 = 0xcafebabf;
 /**
@@ -39,14 +41,14 @@ export function fatSlices(
   size: number,
 ): FatSlice[] | undefined {
   if (size < 8) return undefined;
-  const head = view(readAt(0, 8));
+  const head = dataView(readAt(0, 8));
   const magic = head.getUint32(0);
   if (magic !== FAT_MAGIC && magic !== FAT_MAGIC_64) return undefined;
   const count = head.getUint32(4);
   const entrySize = magic === FAT_MAGIC ? 20 : 32;
   const tableEnd = 8 + count * entrySize;
   if (count < 1 || count > MAX_SLICES || tableEnd > size) return undefined;
-  const table = view(readAt(8, count * entrySize));
+  const table = dataView(readAt(8, count * entrySize));
   const slices: FatSlice[] = [];
   let end = tableEnd;
   for (let i = 0; i < count; i++) {
@@ -64,7 +66,7 @@ export function fatSlices(
     end = offset + sliceSize;
   }
   for (const slice of slices)
-    if (!MACHO_MAGICS.has(view(readAt(slice.offset, 4)).getUint32(0))) return undefined;
+    if (!MACHO_MAGICS.has(dataView(readAt(slice.offset, 4)).getUint32(0))) return undefined;
   return slices;
 }
 
@@ -102,8 +104,4 @@ export function fileParts(
   }
   add(oldSize, newSize);
   return parts;
-}
-
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

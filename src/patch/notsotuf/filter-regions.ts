@@ -1,3 +1,4 @@
+import { dataView } from './data-view.js';
 import type { DeltaFilter } from './delta-filter.js';
 
 /**
@@ -49,7 +50,7 @@ export function elfSections(bytes: Uint8Array): Map<string, Section> | undefined
   if (bytes.length < 64) return undefined;
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) return undefined;
   if (bytes[4] !== 2 || bytes[5] !== 1) return undefined; // ELFCLASS64, ELFDATA2LSB
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   const u64 = (at: number) => Number(view.getBigUint64(at, true));
   const shoff = u64(0x28);
   const shentsize = view.getUint16(0x3a, true);

@@ -5,6 +5,7 @@
  * 138.4 KB patch). The creator lets the applier recompute them from the output instead (format.ts, PAGES and
  * DIGESTS), after checking here that they are the digests of the new file's pages.
  */
+import { dataView } from './data-view.js';
 import { PAGE_HASHES } from './format.js';
 import { PageHasher } from './page-hashes.js';
 
@@ -77,14 +78,14 @@ export function signatureRange(
   size: number,
 ): { start: number; size: number } | undefined {
   if (size < 32) return undefined;
-  const head = view(readAt(0, 32));
+  const head = dataView(readAt(0, 32));
   const magic = head.getUint32(0, true);
   if (magic !== MH_MAGIC && magic !== MH_MAGIC_64) return undefined;
   const headerSize = magic === MH_MAGIC_64 ? 32 : 28;
   const ncmds = head.getUint32(16, true);
   const sizeofcmds = head.getUint32(20, true);
   if (headerSize + sizeofcmds > size) return undefined;
-  const cmds = view(readAt(headerSize, sizeofcmds));
+  const cmds = dataView(readAt(headerSize, sizeofcmds));
   for (let i = 0, at = 0; i < ncmds && at + 8 <= sizeofcmds; i++) {
     const cmd = cmds.getUint32(at, true);
     const cmdsize = cmds.getUint32(at + 4, true);
@@ -141,8 +142,4 @@ function signatureDirectories(
     if (before.start + before.count * before.size > slots[i]!.start) return undefined;
   }
   return { ...shape, slots, signatureStart: range.start };
-}
-
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

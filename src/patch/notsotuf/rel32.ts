@@ -10,6 +10,7 @@
  * correctness.
  */
 
+import { dataView } from './data-view.js';
 import { peMachine } from './pe-header.js';
 
 /**
@@ -260,7 +261,7 @@ export function forEachPredictedField(
  */
 export function isX86Executable(bytes: Uint8Array): boolean {
   if (bytes.length < 64) return false;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = dataView(bytes);
   if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {
     const machine = view.getUint16(18, bytes[5] === 1);
     return machine === 3 || machine === 62;
