@@ -20,7 +20,7 @@ export interface Inputs {
  */
 export interface ChangedPart extends FilePart {
   readonly pages?: { readonly pageShift: number; readonly limit: number; readonly types: number };
-  readonly digests?: { readonly type: number; readonly count: number; readonly size: number };
+  readonly digests?: { readonly type: number; readonly count: number };
 }
 
 /** The kind of executable both versions are, if they are one: their code is predicted (rel32.ts, arm64.ts). */
@@ -82,7 +82,7 @@ function signedParts({ old, neu }: Inputs, part: FilePart): ChangedPart[] {
       oldSize: 0,
       newStart: part.newStart + slots.start,
       newSize: size,
-      digests: { type: slots.type, count: slots.count, size: slots.size },
+      digests: { type: slots.type, count: slots.count },
     });
     at = slots.start + size;
   }
@@ -102,7 +102,7 @@ export async function emitPart(
   worked: Promise<PackedFileMatches | undefined> | undefined,
 ): Promise<void> {
   if (part.pages) w.pages(part.pages.pageShift, part.pages.limit, part.pages.types);
-  if (part.digests) return w.digests(part.digests.type, 0, part.digests.count, part.digests.size);
+  if (part.digests) return w.digests(part.digests.type, 0, part.digests.count);
   const matches = await worked;
   // Each read has its own buffer (old, new): both stay valid until the next read of the same file.
   const data = neu.read(part.newStart, part.newSize);

@@ -53,8 +53,7 @@ export function signatureDigests(
   const found = signatureDirectories(readAt, size);
   if (!found) return undefined;
   const { pageShift, codeLimit, slots } = found;
-  const types = slots.reduce((mask, s) => mask | (1 << s.type), 0);
-  const hasher = new PageHasher(pageShift, codeLimit, types);
+  const hasher = new PageHasher(pageShift, codeLimit, typeMask(slots));
   for (let at = 0; at < codeLimit; at += 1 << 22) {
     const length = Math.min(1 << 22, codeLimit - at);
     hasher.update(readAt(at, length), length);
@@ -66,7 +65,7 @@ export function signatureDigests(
   return {
     pageShift,
     codeLimit,
-    types: real.reduce((mask, s) => mask | (1 << s.type), 0),
+    types: typeMask(real),
     slots: real,
     signatureStart: found.signatureStart,
   };
@@ -142,4 +141,9 @@ function signatureDirectories(
     if (before.start + before.count * before.size > slots[i]!.start) return undefined;
   }
   return { ...shape, slots, signatureStart: range.start };
+}
+
+/** The PAGES `types` mask of `slots`: bit t for each hash type t. */
+function typeMask(slots: readonly DigestSlots[]): number {
+  return slots.reduce((mask, s) => mask | (1 << s.type), 0);
 }

@@ -249,16 +249,20 @@ export class OpsApplier {
     return this.parts.writer.push(this.oldBuf.subarray(0, n));
   }
 
+  /** The next `count` varint fields of an instruction that is rare enough to await each one. */
+  private async readFields(count: number): Promise<number[]> {
+    const fields: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const v = this.ops.varintSync();
+      fields.push(v < 0 ? await this.ops.varint() : v);
+    }
+    return fields;
+  }
+
   /** PAGES: hash the output from here in pages; DIGESTS: output digests of pages already hashed. */
   private async pageDigests(kind: number): Promise<void> {
-    const { ops } = this;
-    const fields: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const v = ops.varintSync();
-      fields.push(v < 0 ? await ops.varint() : v);
-    }
+    const [a, b, c] = (await this.readFields(3)) as [number, number, number];
     if (this.region) throw invalidPatch('page digests inside a filtered region');
-    const [a, b, c] = fields as [number, number, number];
     if (kind === OP_PAGES) {
       if (this.pages && !this.pages.done) throw invalidPatch('page hashing started again before it ended');
       if (b > this.room()) throw invalidPatch('page hashing reaches past the result');
@@ -282,13 +286,9 @@ export class OpsApplier {
 
   /** FILTER: the instructions that follow make a region in filtered form (delta-filter.ts). */
   private async startRegion(): Promise<void> {
-    const { ops, header } = this;
+    const { header } = this;
     if (this.region) throw invalidPatch('a filtered region inside another');
-    const fields: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const v = ops.varintSync();
-      fields.push(v < 0 ? await ops.varint() : v);
-    }
+    const fields = await this.readFields(5);
     const [word, stride, length, delta, oldLength] = fields as [number, number, number, number, number];
     const start = this.oldPos + unzigzag(delta);
     if (

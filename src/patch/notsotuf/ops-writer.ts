@@ -8,6 +8,7 @@ import {
   OP_INSERT,
   OP_PAGES,
   OP_PREDICT,
+  PAGE_HASHES,
   PREDICT_ARM64,
   PREDICT_END,
   pushVarint,
@@ -331,14 +332,14 @@ export class OpsWriter {
     this.predicted.pages = true;
   }
 
-  /** Outputs the type-`type` digests of pages first … first + count − 1, `size` bytes each (format.ts, DIGESTS). */
-  digests(type: number, first: number, count: number, size: number): void {
+  /** Outputs the type-`type` digests of pages first … first + count − 1 (format.ts, DIGESTS). */
+  digests(type: number, first: number, count: number): void {
     this.flushCopy();
     this.flushInsert();
     const op = [OP_DIGESTS];
     for (const field of [type, first, count]) pushVarint(op, field);
     this.ops.push(op);
-    this.written += count * size;
+    this.written += count * PAGE_HASHES[type]!.size;
   }
 
   /** Ends the predicted section. */
