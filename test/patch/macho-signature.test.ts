@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { createArchive } from '../../src/archive/index.js';
 import { isNotsotufError } from '../../src/core/errors.js';
 import { MAGIC, OP_COPY, OP_DIGESTS, OP_FILTER, OP_PAGES, zigzag } from '../../src/patch/notsotuf/format.js';
 import { signatureDigests } from '../../src/patch/notsotuf/macho-signature.js';
@@ -14,6 +16,7 @@ import {
   handMadeNotsotufPatch,
   notsotufRoundTrip,
   notsotufOp as op,
+  pseudoRandom,
   signMachO,
   tempDir,
 } from './helpers.js';
@@ -122,6 +125,30 @@ describe('signed Mach-O patches', () => {
     assert.equal((await readFile(plain.patch))[MAGIC.length - 1], 5);
     const digestBytes = 52 * Math.ceil(newFile.readUInt32LE(40) / 4096);
     assert.ok(signed.size < plain.size - digestBytes / 2, `${signed.size} vs ${plain.size}`);
+  });
+});
+
+describe('signed Mach-O in a tar', () => {
+  test('beside a large changed file matched on the worker thread: byte-identical, version 6', async () => {
+    // Two changed members over 1 MiB, so the second is matched ahead on a worker (match-ahead.ts) while the
+    // signed one's digest parts, which have no old bytes, are emitted on the main thread.
+    const bundles = ['a', 'b'].map((v) => join(dir, `bundle-${v}`));
+    for (const [i, bundle] of bundles.entries()) {
+      await mkdir(join(bundle, 'bin'), { recursive: true });
+      const grow = i === 1;
+      const app = signMachO(Buffer.concat([arm64Program(grow), Buffer.from(pseudoRandom(1_200_000, 5))]));
+      await writeFile(join(bundle, 'bin', 'app'), app);
+      const data = Buffer.from(pseudoRandom(1_500_000, 9));
+      if (grow) data.fill(1, 700_000, 700_100);
+      await writeFile(join(bundle, 'data.bin'), data);
+    }
+    const tars: Buffer[] = [];
+    for (const bundle of bundles) {
+      await createArchive({ bundleDir: bundle, outFile: `${bundle}.tar.gz`, mtime: 1_700_000_000 });
+      tars.push(gunzipSync(await readFile(`${bundle}.tar.gz`)));
+    }
+    const { patch } = await notsotufRoundTrip(join(dir, String(n++)), tars[0]!, tars[1]!);
+    assert.equal((await readFile(patch))[MAGIC.length - 1], 6);
   });
 });
 
