@@ -86,55 +86,55 @@ function* cycles(blocks: number, rounds: number): Generator<number> {
 describe('block cache growth (as data)', () => {
   test('it doubles when at least half of a round of misses were blocks it had evicted', () => {
     for (const [rereads, grows] of [
-      [256, true],
-      [255, false],
+      [128, true],
+      [127, false],
     ] as const) {
       const growth = new CacheGrowth();
-      for (let b = 0; b < 512; b++) growth.evicted(b);
+      for (let b = 0; b < 256; b++) growth.evicted(b);
       let capacity = 0;
-      for (let i = 0; i < 512; i++) capacity = growth.missed(i < rereads ? i : 10_000 + i);
-      assert.equal(capacity, grows ? 1024 : 512, `${rereads} re-reads of 512 misses`);
+      for (let i = 0; i < 256; i++) capacity = growth.missed(i < rereads ? i : 10_000 + i);
+      assert.equal(capacity, grows ? 512 : 256, `${rereads} re-reads of 256 misses`);
     }
   });
 
   test('a read of the base in order never grows it: no block is read twice', () => {
-    assert.deepEqual(grow(cycles(20_000, 1)), { capacity: 512, misses: 20_000 });
+    assert.deepEqual(grow(cycles(20_000, 1)), { capacity: 256, misses: 20_000 });
   });
 
   test('jumps to new places every time never grow it', () => {
     const spread = Array.from({ length: 20_000 }, (_, i) => (i * 7919) % 1_000_003);
-    assert.equal(grow(spread).capacity, 512);
+    assert.equal(grow(spread).capacity, 256);
   });
 
-  test('returning to 1,000 blocks over and over grows it to hold them, then it stops missing', () => {
-    const three = grow(cycles(1000, 3));
+  test('returning to 1,000 blocks over and over grows it to hold them (4 MiB), then it stops missing', () => {
+    const four = grow(cycles(1000, 4));
     const thirty = grow(cycles(1000, 30));
     assert.equal(thirty.capacity, 1024);
-    // Growth is decided after 512 misses, so the second round still misses some; from the fourth on, none.
-    assert.equal(thirty.misses, three.misses);
+    // Growth is decided after each round of misses (256, then 512), so the first rounds still miss; then none.
+    assert.equal(thirty.misses, four.misses);
+    assert.ok(four.misses < 4 * 1000, `${four.misses} misses`);
   });
 
-  test('3,000 blocks (12 MiB) in rounds: it doubles up to 16 MiB, the first size that holds them', () => {
-    const { capacity, misses } = grow(cycles(3000, 20));
-    assert.equal(capacity, 4096);
-    assert.ok(misses < 4 * 3000, `${misses} misses`);
+  test('700 blocks in rounds: it doubles to 4 MiB, the first size that holds them, and no further', () => {
+    assert.equal(grow(cycles(700, 20)).capacity, 1024);
+    assert.equal(grow(cycles(400, 20)).capacity, 512);
   });
 
   test('re-reads one per 256 bytes read or more often grow it; sparser ones (a whole block read each) do not', () => {
     // Every access to 1,000 blocks in rounds misses; each reads 256 bytes (small instructions) or 4 KiB.
     assert.equal(grow(cycles(1000, 30), 256).capacity, 1024);
-    assert.equal(grow(cycles(1000, 30), 257).capacity, 512);
-    assert.equal(grow(cycles(1000, 30), 4096).capacity, 512);
+    assert.equal(grow(cycles(1000, 30), 257).capacity, 256);
+    assert.equal(grow(cycles(1000, 30), 4096).capacity, 256);
   });
 
-  test('rounds over more blocks than 16 MiB do not grow it: a larger cache would miss as often', () => {
-    // Each block comes back after 6,000 others: past the evicted blocks it remembers, and past any capacity.
-    assert.equal(grow(cycles(6000, 10)).capacity, 512);
+  test('rounds over more blocks than 4 MiB do not grow it: a larger cache it may have would miss as often', () => {
+    // Each block comes back after 3,000 others: past the evicted blocks it remembers, and past its largest size.
+    assert.equal(grow(cycles(3000, 10)).capacity, 256);
   });
 });
 
 describe('block cache memory', () => {
-  test('held blocks: 512 after a sweep through a large base; all of a 3 MiB range read round and round in small reads', async () => {
+  test('held blocks: 256 after a sweep through a large base; all of a 3 MiB range read round and round in small reads', async () => {
     const data = randomBytes(12 * 1024 * 1024);
     const path = join(dir, 'sweep.bin');
     await writeFile(path, data);
@@ -143,16 +143,16 @@ describe('block cache memory', () => {
       const into = Buffer.alloc(4096);
       const sweep = new BlockCache(fh, path, data.length);
       for (let at = 0; at < data.length; at += 4096) sweep.readSync(into, at, 4096);
-      assert.equal(sweep.heldBlocks, 512);
+      assert.equal(sweep.heldBlocks, 256);
       // 3 MiB read round and round in small reads (the tiny instructions of native code, 64 bytes from each
-      // block): more than 2 MiB, so CLOCK alone would miss on every block.
+      // block): more than 1 MiB, so CLOCK alone would miss on every block.
       const cycling = new BlockCache(fh, path, data.length);
       for (let round = 0; round < 6; round++)
         for (let at = 0; at < 3 << 20; at += 4096) {
           cycling.readSync(into, at + round, 64);
           assert.ok(into.subarray(0, 64).equals(data.subarray(at + round, at + round + 64)));
         }
-      // The capacity doubled to 1024 blocks; only the 768 the range needs are allocated.
+      // The capacity doubled twice, to 1024 blocks; only the 768 the range needs are allocated.
       assert.equal(cycling.heldBlocks, 768);
     } finally {
       await fh.close();
