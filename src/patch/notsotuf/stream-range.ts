@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { bzip2DecompressStream } from '../bzip2/decoder.js';
 import { lzmaDecompressStream } from '../lzma/decoder.js';
@@ -11,6 +12,30 @@ import {
   type StreamMethod,
 } from './format.js';
 
+/** Bytes of compressed input read at a time. */
+const READ_CHUNK = 1 << 16;
+
+/**
+ * path[start, start + length) in chunks read into one buffer, each valid until the next is asked for (it may end
+ * early on a truncated file; the decoder then reports the stream truncated). The LZMA and bzip2 decoders copy what
+ * they keep, so no buffer is allocated per chunk: a read stream's fresh 64 KiB chunks stayed in the heap as
+ * garbage, several MB of apply's peak on the large pairs.
+ */
+async function* readRange(path: string, start: number, length: number): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, length));
+    for (let done = 0; done < length; ) {
+      const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, length - done), start + done);
+      if (bytesRead === 0) return;
+      done += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Decompresses one stream from a byte range of the patch file, chunk by chunk. */
 export async function* streamRange(
   path: string,
@@ -19,30 +44,33 @@ export async function* streamRange(
   method: StreamMethod,
 ): AsyncGenerator<Buffer> {
   if (length === 0) throw invalidPatch('an empty compressed stream');
-  const source = createReadStream(path, { start, end: start + length - 1 });
   if (method === METHOD_LZMA) {
+    const source = readRange(path, start, length);
     try {
-      for await (const chunk of lzmaDecompressStream(source as AsyncIterable<Buffer>, {
+      for await (const chunk of lzmaDecompressStream(source, {
         maxDictSize: MAX_LZMA_DICT,
         maxOutputLength: MAX_FILE_SIZE,
       }))
         yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     } finally {
-      source.destroy();
+      await source.return(undefined);
     }
     return;
   }
   if (method === METHOD_BZIP2) {
+    const source = readRange(path, start, length);
     try {
-      for await (const chunk of bzip2DecompressStream(source as AsyncIterable<Buffer>, {
+      for await (const chunk of bzip2DecompressStream(source, {
         reuseBuffers: true,
       }))
         yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     } finally {
-      source.destroy();
+      await source.return(undefined);
     }
     return;
   }
+  // zlib may hold several written chunks at once: a read stream's own buffers.
+  const source = createReadStream(path, { start, end: start + length - 1 });
   const decoder = createBrotliDecompress();
   source.on('error', (err) => decoder.destroy(err));
   source.pipe(decoder);
