@@ -27,11 +27,17 @@ const FIELDS: Readonly<Record<number, number>> = {
   [OP_DIGESTS]: 3,
 };
 
-/** How many varint fields instruction `kind` has, given those read so far (an arm64 PREDICT has its old origin). */
-function fieldCount(kind: number, fields: readonly number[]): number {
+/** The most varint fields an instruction has (FILTER). */
+const MAX_FIELDS = 5;
+
+/**
+ * How many varint fields instruction `kind` has, given the `read` first ones of `fields` (an arm64 PREDICT has its
+ * old origin).
+ */
+function fieldCount(kind: number, fields: readonly number[], read: number): number {
   const count = FIELDS[kind];
   if (count === undefined) throw invalidPatch(`unknown instruction ${kind}`);
-  return kind === OP_PREDICT && fields[0] === PREDICT_ARM64 ? 2 : count;
+  return kind === OP_PREDICT && read > 0 && fields[0] === PREDICT_ARM64 ? 2 : count;
 }
 
 /**
@@ -46,8 +52,12 @@ export class PredictLookahead {
   private out = 0;
   /** Output bytes left in the filtered region the instructions are in (0: none). */
   private filtered = 0;
-  /** The fields of the instruction being read (reused: a section can have a million instructions). */
-  private readonly fields: number[] = [];
+  /**
+   * The fields of the instruction being read, the first `read` of them. One array, written in place: emptying and
+   * refilling an array reallocates its storage, 140 MB of garbage over turbo's million instructions.
+   */
+  private readonly fields: number[] = new Array<number>(MAX_FIELDS).fill(0);
+  private read = 0;
 
   constructor(private readonly ops: ByteReader) {}
 
@@ -57,27 +67,27 @@ export class PredictLookahead {
    * section can have a million instructions.
    */
   private step(runs: RunCollector | undefined): number | Promise<number> {
-    const ops = this.ops;
-    const fields = this.fields;
-    fields.length = 0;
+    const { ops, fields } = this;
+    this.read = 0;
     const kind = ops.byteSync();
-    if (kind < 0) return ops.byte().then((k) => this.finishStep(k, fields, runs));
-    while (fields.length < fieldCount(kind, fields)) {
+    if (kind < 0) return ops.byte().then((k) => this.finishStep(k, runs));
+    while (this.read < fieldCount(kind, fields, this.read)) {
       const v = ops.varintSync();
-      if (v < 0) return this.finishStep(kind, fields, runs);
-      fields.push(v);
+      if (v < 0) return this.finishStep(kind, runs);
+      fields[this.read++] = v;
     }
     return this.apply(kind, fields, runs);
   }
 
   /** step's slow path: reads the rest of the instruction's fields, awaiting the reader. */
-  private async finishStep(kind: number, fields: number[], runs: RunCollector | undefined): Promise<number> {
-    while (fields.length < fieldCount(kind, fields)) fields.push(await this.ops.varint());
+  private async finishStep(kind: number, runs: RunCollector | undefined): Promise<number> {
+    const { fields } = this;
+    while (this.read < fieldCount(kind, fields, this.read)) fields[this.read++] = await this.ops.varint();
     return this.apply(kind, fields, runs);
   }
 
   /** Follows one instruction's effect on the positions. */
-  private apply(kind: number, fields: number[], runs: RunCollector | undefined): number {
+  private apply(kind: number, fields: readonly number[], runs: RunCollector | undefined): number {
     if (kind === OP_COPY || kind === OP_ADD) {
       const start = this.old + unzigzag(fields[0]!);
       const length = fields[1]!;
