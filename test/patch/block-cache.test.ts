@@ -17,7 +17,7 @@ after(async () => {
 });
 
 test('block cache: every read returns the file bytes, through evictions and block boundaries', async () => {
-  // 5 MiB + a partial last block: more than the 2 MiB the cache holds, so reads force CLOCK evictions.
+  // 5 MiB + a partial last block: more than the 1–4 MiB the cache holds, so reads force CLOCK evictions.
   const data = randomBytes(5 * 1024 * 1024 + 1234);
   const path = join(dir, 'old.bin');
   await writeFile(path, data);

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { readFullySync } from '../file-io.js';
 import { copyBytes } from './copy-bytes.js';
 import { invalidPatch } from './format.js';
+import { IntMap } from './int-map.js';
 
 const BLOCK = 1 << 12;
 /** Blocks held at first: 1 MiB. */
@@ -31,7 +32,7 @@ export class CacheGrowth {
   /** Evicted blocks, oldest first, in a ring; `evictedAt` maps each to its latest entry (older ones are stale). */
   private readonly ring = new Float64Array(MAX_BLOCKS).fill(-1);
   private ringAt = 0;
-  private readonly evictedAt = new Map<number, number>();
+  private readonly evictedAt = new IntMap(MAX_BLOCKS);
   private misses = 0;
   private rereads = 0;
   private bytesRead = 0;
@@ -84,7 +85,7 @@ export class CacheGrowth {
 export class BlockCache {
   private readonly fd: number;
   /** Slot of each cached block. */
-  private readonly slotOf = new Map<number, number>();
+  private readonly slotOf = new IntMap(MAX_BLOCKS);
   private readonly buffers: Buffer[] = [];
   /** Block held by each slot, -1 when free. */
   private readonly owner = new Float64Array(MAX_BLOCKS).fill(-1);
@@ -111,8 +112,8 @@ export class BlockCache {
   private block(index: number): Buffer {
     if (index === this.lastIndex) return this.lastBuffer;
     const slot = this.slotOf.get(index);
-    const buffer = slot === undefined ? this.load(index) : this.buffers[slot]!;
-    if (slot !== undefined) this.referenced[slot] = 1;
+    const buffer = slot < 0 ? this.load(index) : this.buffers[slot]!;
+    if (slot >= 0) this.referenced[slot] = 1;
     this.lastIndex = index;
     this.lastBuffer = buffer;
     return buffer;
