@@ -75,6 +75,29 @@ describe('OldToNew (as data)', () => {
       ),
     );
   });
+
+  test('property: every old offset maps through the covering interval earliest in the new file (nested ones too)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(2000), fc.integer({ min: 1, max: 600 })), { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        (intervals, nested) => {
+          // Nested intervals, each earlier in the new file than the one around it, cut the old range into the
+          // most segments (2 × count + 1): the build must make room past its first guess.
+          const triples = nested
+            ? intervals.map((_, i) => [1000 - 10 * i, 10_000 * i, 20 * i + 1] as const)
+            : intervals.map(([o, l], i) => [o, ((i * 7919) % 101) * 10_000, l] as const);
+          const map = OldToNew.build(triples.flat());
+          for (let x = 0; x < 2700; x++) {
+            let best: (typeof triples)[number] | undefined;
+            for (const t of triples) if (x >= t[0] && x < t[0] + t[2] && (!best || t[1] < best[1])) best = t;
+            assert.equal(map.map(x), best ? x - best[0] + best[1] : undefined, `old offset ${x}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });
 
 describe('RunCollector (as data)', () => {
