@@ -84,16 +84,21 @@ function* cycles(blocks: number, rounds: number): Generator<number> {
 }
 
 describe('block cache growth (as data)', () => {
-  test('it doubles when at least half of a round of misses were blocks it had evicted', () => {
-    for (const [rereads, grows] of [
-      [128, true],
-      [127, false],
+  test('it doubles after two rounds in a row in which at least half of the misses were blocks it had evicted', () => {
+    for (const [first, second, grows] of [
+      [128, 128, true],
+      [127, 128, false],
+      [128, 127, false],
+      [128, 0, false],
     ] as const) {
       const growth = new CacheGrowth();
-      for (let b = 0; b < 256; b++) growth.evicted(b);
+      for (let b = 0; b < 512; b++) growth.evicted(b);
       let capacity = 0;
-      for (let i = 0; i < 256; i++) capacity = growth.missed(i < rereads ? i : 10_000 + i);
-      assert.equal(capacity, grows ? 512 : 256, `${rereads} re-reads of 256 misses`);
+      // A round is 256 misses (the capacity): the first `first` (then `second`) are blocks evicted before.
+      for (let i = 0; i < 256; i++) capacity = growth.missed(i < first ? i : 10_000 + i);
+      assert.equal(capacity, 256, 'one round never grows it');
+      for (let i = 0; i < 256; i++) capacity = growth.missed(i < second ? 256 + i : 20_000 + i);
+      assert.equal(capacity, grows ? 512 : 256, `${first}, then ${second} re-reads of 256 misses`);
     }
   });
 
