@@ -1,9 +1,11 @@
 import type { FileHandle } from 'node:fs/promises';
 import { copyBytes } from './copy-bytes.js';
-import { APPLY_PIECE } from './filtered-old.js';
 
-/** Size of the pieces output is written in (256 KiB; 1 MiB pieces were no faster). */
-const PIECE = APPLY_PIECE;
+/**
+ * Size of the pieces output is written in: 64 KiB applied as fast here as 256 KiB and 1 MiB, and its two buffers
+ * hold 384 KiB less than 256 KiB ones.
+ */
+const PIECE = 1 << 16;
 
 /**
  * Collects output into pieces and writes each out whole, from two reused buffers: one fills while the other is
