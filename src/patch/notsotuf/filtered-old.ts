@@ -5,19 +5,25 @@ import { PREDICT_CHUNK } from './rel32.js';
 /** Most bytes one read asks for: the applier's piece size, which is also the format's PREDICT chunk. */
 export const APPLY_PIECE = PREDICT_CHUNK;
 
+/** The scratch buffer FilteredRegion reads raw old bytes into: a piece plus the stride. */
+export function regionScratch(): Buffer {
+  return Buffer.allocUnsafe(APPLY_PIECE + MAX_STRIDE + 8);
+}
+
 /**
  * The applier's side of a filtered region (format.ts, FILTER): reads of the old region in filtered form, and
- * the unfiltering of the output. Holds one scratch buffer of a piece plus the stride: memory stays flat.
+ * the unfiltering of the output. Reads through a scratch buffer of regionScratch() that the applier keeps for
+ * all its regions (a patch can have thousands): memory stays flat.
  */
 export class FilteredRegion {
   readonly unfilter: DeltaUnfilter;
-  private readonly scratch = Buffer.allocUnsafe(APPLY_PIECE + MAX_STRIDE + 8);
 
   constructor(
     private readonly filter: DeltaFilter,
     length: number,
     readonly oldStart: number,
     readonly oldLength: number,
+    private readonly scratch: Buffer,
   ) {
     this.unfilter = new DeltaUnfilter(filter, length);
   }

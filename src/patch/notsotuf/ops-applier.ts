@@ -5,7 +5,7 @@ import type { ByteReader } from './byte-reader.js';
 import { copyBytes } from './copy-bytes.js';
 import { isValidFilter } from './delta-filter.js';
 import type { DiffReader } from './diff-reader.js';
-import { APPLY_PIECE, FilteredRegion } from './filtered-old.js';
+import { APPLY_PIECE, FilteredRegion, regionScratch } from './filtered-old.js';
 import {
   invalidPatch,
   OP_ADD,
@@ -60,8 +60,9 @@ export class OpsApplier {
   private readonly oldBuf = Buffer.allocUnsafe(PIECE);
   private outPos = 0;
   private oldPos = 0;
-  /** The filtered region being output, if any. */
+  /** The filtered region being output, if any, and the scratch buffer all regions read through. */
   private region: FilteredRegion | undefined;
+  private scratch: Buffer | undefined;
   /** The predicted section's rule while in one, and a second reader of the ops stream that finds sections. */
   private predict: SectionPredictor | undefined;
   private lookahead: PredictLookahead | undefined;
@@ -300,7 +301,8 @@ export class OpsApplier {
     ) {
       throw invalidPatch('a filtered region is malformed or reaches outside the base or the result');
     }
-    this.region = new FilteredRegion({ word, stride }, length, start, oldLength);
+    this.scratch ??= regionScratch();
+    this.region = new FilteredRegion({ word, stride }, length, start, oldLength, this.scratch);
     this.oldPos = start;
   }
 
