@@ -2,7 +2,7 @@
  * Small positional-I/O helpers for streaming patch application: nothing here reads a whole file, and every
  * fs failure becomes IO_ERROR naming the file.
  */
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { patchIoError } from './patch-errors.js';
 
@@ -29,6 +29,22 @@ export function readFullySync(
     done += n;
   }
   return done;
+}
+
+/**
+ * Writes all of `bytes` at the file's current position with synchronous writes. Output is written in pieces of
+ * 64 KiB to 1 MiB into the page cache, which takes microseconds; through the thread pool each piece waited a
+ * round trip, and apply sat idle for it (pe: about 20 ms of 0.5 s).
+ */
+export function writeFullySync(fd: number, path: string, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done);
+    } catch (err) {
+      throw patchIoError('write', path, err);
+    }
+  }
 }
 
 /**
@@ -134,8 +150,6 @@ export class ChunkReader {
 export class OutputWriter {
   private readonly buf: Uint8Array;
   private used = 0;
-  /** Bytes handed to the file so far. */
-  private written = 0;
 
   constructor(
     private readonly fh: FileHandle,
@@ -164,17 +178,10 @@ export class OutputWriter {
 
   /** Writes everything buffered. */
   async flush(): Promise<void> {
-    if (this.onOutput && this.used > 0) await this.onOutput(this.buf.subarray(0, this.used));
-    let off = 0;
-    while (off < this.used) {
-      try {
-        const { bytesWritten } = await this.fh.write(this.buf, off, this.used - off, this.written);
-        off += bytesWritten;
-        this.written += bytesWritten;
-      } catch (err) {
-        throw patchIoError('write', this.path, err);
-      }
-    }
+    if (this.used === 0) return;
+    const piece = this.buf.subarray(0, this.used);
+    if (this.onOutput) await this.onOutput(piece);
+    writeFullySync(this.fh.fd, this.path, piece);
     this.used = 0;
   }
 }

@@ -73,7 +73,7 @@ async function applyRechunked(old: string, patch: string, sizes: readonly number
       ByteReader,
     ];
     const diff = new DiffReader(runs, bytes);
-    const writer = new PieceWriter(outFh);
+    const writer = new PieceWriter(outFh, out);
     const applier = new OpsApplier({
       header,
       ops,

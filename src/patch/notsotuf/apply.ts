@@ -10,7 +10,7 @@ import { streamRange } from './stream-range.js';
 
 /**
  * Applies a notsotuf patch, streaming: the ops, diff and extra streams are decompressed as they are needed, old
- * bytes are read at their offsets, and output goes out in pieces of 256 KiB. Every instruction is checked against the
+ * bytes are read at their offsets, and output goes out in pieces of 64 KiB. Every instruction is checked against the
  * header's sizes before it runs, so a hostile patch can neither read outside the base file, nor write past the
  * declared size, nor make us allocate by a length it chose.
  */
@@ -33,7 +33,7 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
   const out = await open(outPath, 'wx');
   let ok = false;
   const readers: ByteReader[] = [];
-  const writer = new PieceWriter(out, options.onOutput);
+  const writer = new PieceWriter(out, outPath, options.onOutput);
   try {
     if ((await oldFh.stat()).size !== header.oldSize) {
       throw invalidPatch(`it was made for a base of ${header.oldSize} bytes, not this file`);
@@ -71,7 +71,6 @@ export async function applyNotsotufPatch(options: ApplyPatchOptions): Promise<{ 
     return { size: outSize };
   } finally {
     for (const reader of readers) await reader.close().catch(() => undefined);
-    await writer.abandon();
     await oldFh.close();
     await out.close();
     if (!ok) await rm(outPath, { force: true });
