@@ -97,6 +97,34 @@ describe('OldToNew (as data)', () => {
       ),
       { numRuns: 60 },
     );
+
+    test('property: offsets spread over many 4 KiB pages of the index map as a scan of the intervals does', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.nat(200_000), fc.integer({ min: 1, max: 30_000 })), {
+            minLength: 1,
+            maxLength: 40,
+          }),
+          (intervals) => {
+            const triples = intervals.map(([o, l], i) => [o, ((i * 7919) % 101) * 1_000_000, l] as const);
+            const map = OldToNew.build(triples.flat());
+            const expected = (x: number) => {
+              let best: (typeof triples)[number] | undefined;
+              for (const t of triples)
+                if (x >= t[0] && x < t[0] + t[2] && (!best || t[1] < best[1])) best = t;
+              return best ? x - best[0] + best[1] : undefined;
+            };
+            // Every interval's edges, every page's edges, and a stride through the rest.
+            const probes = new Set<number>([-1, 0, 240_000]);
+            for (const [o, , l] of triples) for (const x of [o - 1, o, o + l - 1, o + l]) probes.add(x);
+            for (let page = 0; page < 60; page++) for (const d of [-1, 0, 1]) probes.add(page * 4096 + d);
+            for (let x = 0; x < 240_000; x += 613) probes.add(x);
+            for (const x of probes) assert.equal(map.map(x), expected(x), `old offset ${x}`);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
   });
 });
 
