@@ -90,23 +90,42 @@ export class DeltaUnfilter {
 
   /** Unfilters `bytes[0, count)` in place (the caller checks `count` against `remaining`). */
   unfilterInPlace(bytes: Uint8Array, count: number): void {
-    const { word, stride } = this.filter;
-    const history = this.history;
-    let pos = this.pos;
-    let carry = this.carry;
-    for (let i = 0; i < count; i++, pos++) {
-      if (pos % word === 0) carry = 0;
-      const slot = pos % stride;
-      let x = bytes[i]!;
-      if (pos >= stride && pos < this.end) {
-        const sum = x + history[slot]! + carry;
-        carry = sum >> 8;
-        x = sum & 0xff;
-        bytes[i] = x;
-      }
-      history[slot] = x;
-    }
-    this.pos = pos;
-    this.carry = carry;
+    this.carry = unfilterLoop(bytes, count, this.history, this.filter, this.end, this.pos, this.carry);
+    this.pos += count;
   }
+}
+
+/**
+ * DeltaUnfilter's loop, a function of its arguments that touches no object fields. V8 optimizes a long first call
+ * while it runs (on-stack replacement); a field stored after the loop had no type feedback yet, so that code
+ * deoptimized as the loop ended, again and again, and libvips' apply spent 90 ms here instead of 8 in some runs.
+ * Returns the carry; word and history positions are counted rather than taken modulo per byte.
+ */
+function unfilterLoop(
+  bytes: Uint8Array,
+  count: number,
+  history: Uint8Array,
+  filter: DeltaFilter,
+  end: number,
+  start: number,
+  carryIn: number,
+): number {
+  const { word, stride } = filter;
+  let carry = carryIn;
+  let inWord = start % word;
+  let slot = start % stride;
+  for (let i = 0, pos = start; i < count; i++, pos++) {
+    if (inWord === 0) carry = 0;
+    let x = bytes[i]!;
+    if (pos >= stride && pos < end) {
+      const sum = x + history[slot]! + carry;
+      carry = sum >> 8;
+      x = sum & 0xff;
+      bytes[i] = x;
+    }
+    history[slot] = x;
+    if (++inWord === word) inWord = 0;
+    if (++slot === stride) slot = 0;
+  }
+  return carry;
 }
