@@ -124,3 +124,26 @@ describe('StreamCompressor', async () => {
     });
   }
 });
+
+/** The window size a brotli stream declares (RFC 7932, 9.1: WBITS in its first bits), as log2. */
+function brotliWindowBits(data: Uint8Array): number {
+  const b = data[0]! | (data[1]! << 8);
+  if ((b & 1) === 0) return 16;
+  const n = (b >> 1) & 7;
+  if (n !== 0) return 17 + n;
+  const m = (b >> 4) & 7;
+  return m === 0 ? 17 : 8 + m;
+}
+
+test('brotli streams declare a 1 MiB window: apply decodes the ops stream twice at once, a window each', async () => {
+  const lzma = await loadLzmaNative();
+  assert.ok(lzma, 'lzma-native is a dependency of the publisher and must load here');
+  // An ops stream over 1 MiB: brotli streamed alongside LZMA; whichever wins, brotli's result is kept.
+  const c = new StreamCompressor(lzma, always);
+  const bytes = binaryLike(1300 * KiB);
+  for (let i = 0; i < bytes.length; i += 64 * KiB) c.push(bytes.subarray(i, i + 64 * KiB));
+  const result = await c.finish();
+  const brotli = result.method === METHOD_BROTLI ? result.data : result.brotli;
+  assert.ok(brotli, 'brotli was tried');
+  assert.equal(brotliWindowBits(brotli), 20);
+});
