@@ -46,6 +46,17 @@ describe('OldToNew (as data)', () => {
     assert.equal(map.map(310), undefined);
   });
 
+  test('segments few and far apart (offsets up to 2^40) map through a small index', () => {
+    const map = OldToNew.build([2 ** 40 - 100, 1000, 50, 100, 5000, 10, 2 ** 30, 7, 3]);
+    assert.equal(map.map(2 ** 40 - 100), 1000);
+    assert.equal(map.map(2 ** 40 - 51), 1049);
+    assert.equal(map.map(2 ** 40 - 50), undefined);
+    assert.equal(map.map(105), 5005);
+    assert.equal(map.map(2 ** 30 + 2), 9);
+    assert.equal(map.map(2 ** 30 + 3), undefined);
+    assert.equal(map.map(2 ** 35), undefined);
+  });
+
   test('where old ranges overlap, the interval earliest in the new file wins', () => {
     // old [0, 100) went to 5000 and, earlier in the new file, [40, 60) also went to 200.
     const map = OldToNew.build([0, 5000, 100, 40, 200, 20]);

@@ -25,7 +25,7 @@ export const PREDICT_CHUNK = 1 << 18;
  */
 export const MIN_PREDICT_RUN = 64;
 
-/** Bytes of the old file per entry of OldToNew's page index. */
+/** Bytes of the old file per entry of OldToNew's page index, at least. */
 const INDEX_PAGE = 1 << 12;
 
 /** Most runs a predicted section may map (the applier holds them, 24 bytes each: 24 MiB at most). */
@@ -90,9 +90,10 @@ export class RunCollector {
  * instructions: splitting or merging same-offset intervals changes no answer.
  */
 export class OldToNew {
-  /** Index of the first segment ending after each 4 KiB page of the old file (from `firstPage`), and one more. */
+  /** Index of the first segment ending after each page of the old file (from `firstPage`), and one more. */
   private readonly pageFirst: Uint32Array;
   private readonly firstPage: number;
+  private readonly pageSize: number;
 
   private constructor(
     private readonly starts: Float64Array,
@@ -100,18 +101,25 @@ export class OldToNew {
     private readonly shifts: Float64Array,
   ) {
     // A page index narrows each lookup to the segments of one page: a binary search over all of them was most of
-    // the x86 scan's time (libvips: about 1 million fields looked up in 100,000 segments).
+    // the x86 scan's time (libvips: about 1 million fields looked up in 100,000 segments). Pages are 4 KiB, or
+    // larger where the segments are few and far apart, so the index stays within a few entries per segment.
     const count = starts.length;
-    this.firstPage = count > 0 ? Math.floor(starts[0]! / INDEX_PAGE) : 0;
-    const pages = count > 0 ? Math.ceil(ends[count - 1]! / INDEX_PAGE) - this.firstPage : 0;
+    const first = count > 0 ? starts[0]! : 0;
+    const span = count > 0 ? ends[count - 1]! - first : 0;
+    let pageSize = INDEX_PAGE;
+    while (span / pageSize > Math.max(1024, 2 * count)) pageSize *= 2;
+    this.pageSize = pageSize;
+    this.firstPage = Math.floor(first / pageSize);
+    const pages = count > 0 ? Math.ceil(ends[count - 1]! / pageSize) - this.firstPage : 0;
     this.pageFirst = new Uint32Array(pages + 1);
     let segment = 0;
     for (let page = 0; page <= pages; page++) {
-      const pageStart = (this.firstPage + page) * INDEX_PAGE;
+      const pageStart = (this.firstPage + page) * pageSize;
       while (segment < count && ends[segment]! <= pageStart) segment++;
       this.pageFirst[page] = segment;
     }
   }
+
   /** `triples` holds (oldStart, newStart, length) for each interval, in any order. */
   static build(triples: ArrayLike<number>): OldToNew {
     const count = Math.floor(triples.length / 3);
@@ -163,7 +171,7 @@ export class OldToNew {
 
   /** Where old offset `x` went in the new file, or undefined when no interval covers it. */
   map(x: number): number | undefined {
-    const page = Math.floor(x / INDEX_PAGE) - this.firstPage;
+    const page = Math.floor(x / this.pageSize) - this.firstPage;
     if (!(page >= 0 && page < this.pageFirst.length - 1)) return undefined;
     // The segments that may hold x: from the first ending after its page's start to the first ending after the
     // next page's start (inclusive: that one may begin inside this page).
