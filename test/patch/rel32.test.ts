@@ -35,6 +35,13 @@ before(async () => {
 });
 after(() => cleanup());
 
+/** The model OldToNew must agree with: old offset `x` through the covering interval earliest in the new file. */
+function scanMap(triples: readonly (readonly [number, number, number])[], x: number): number | undefined {
+  let best: readonly [number, number, number] | undefined;
+  for (const t of triples) if (x >= t[0] && x < t[0] + t[2] && (!best || t[1] < best[1])) best = t;
+  return best ? x - best[0] + best[1] : undefined;
+}
+
 describe('OldToNew (as data)', () => {
   test('maps inside intervals, nothing outside', () => {
     const map = OldToNew.build([100, 1000, 50, 300, 2000, 10]);
@@ -99,43 +106,33 @@ describe('OldToNew (as data)', () => {
             ? intervals.map((_, i) => [1000 - 10 * i, 10_000 * i, 20 * i + 1] as const)
             : intervals.map(([o, l], i) => [o, ((i * 7919) % 101) * 10_000, l] as const);
           const map = OldToNew.build(triples.flat());
-          for (let x = 0; x < 2700; x++) {
-            let best: (typeof triples)[number] | undefined;
-            for (const t of triples) if (x >= t[0] && x < t[0] + t[2] && (!best || t[1] < best[1])) best = t;
-            assert.equal(map.map(x), best ? x - best[0] + best[1] : undefined, `old offset ${x}`);
-          }
+          for (let x = 0; x < 2700; x++) assert.equal(map.map(x), scanMap(triples, x), `old offset ${x}`);
         },
       ),
       { numRuns: 60 },
     );
+  });
 
-    test('property: offsets spread over many 4 KiB pages of the index map as a scan of the intervals does', () => {
-      fc.assert(
-        fc.property(
-          fc.array(fc.tuple(fc.nat(200_000), fc.integer({ min: 1, max: 30_000 })), {
-            minLength: 1,
-            maxLength: 40,
-          }),
-          (intervals) => {
-            const triples = intervals.map(([o, l], i) => [o, ((i * 7919) % 101) * 1_000_000, l] as const);
-            const map = OldToNew.build(triples.flat());
-            const expected = (x: number) => {
-              let best: (typeof triples)[number] | undefined;
-              for (const t of triples)
-                if (x >= t[0] && x < t[0] + t[2] && (!best || t[1] < best[1])) best = t;
-              return best ? x - best[0] + best[1] : undefined;
-            };
-            // Every interval's edges, every page's edges, and a stride through the rest.
-            const probes = new Set<number>([-1, 0, 240_000]);
-            for (const [o, , l] of triples) for (const x of [o - 1, o, o + l - 1, o + l]) probes.add(x);
-            for (let page = 0; page < 60; page++) for (const d of [-1, 0, 1]) probes.add(page * 4096 + d);
-            for (let x = 0; x < 240_000; x += 613) probes.add(x);
-            for (const x of probes) assert.equal(map.map(x), expected(x), `old offset ${x}`);
-          },
-        ),
-        { numRuns: 60 },
-      );
-    });
+  test('property: offsets spread over many 4 KiB pages of the index map as a scan of the intervals does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(200_000), fc.integer({ min: 1, max: 30_000 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (intervals) => {
+          const triples = intervals.map(([o, l], i) => [o, ((i * 7919) % 101) * 1_000_000, l] as const);
+          const map = OldToNew.build(triples.flat());
+          // Every interval's edges, every page's edges, and a stride through the rest.
+          const probes = new Set<number>([-1, 0, 240_000]);
+          for (const [o, , l] of triples) for (const x of [o - 1, o, o + l - 1, o + l]) probes.add(x);
+          for (let page = 0; page < 60; page++) for (const d of [-1, 0, 1]) probes.add(page * 4096 + d);
+          for (let x = 0; x < 240_000; x += 613) probes.add(x);
+          for (const x of probes) assert.equal(map.map(x), scanMap(triples, x), `old offset ${x}`);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
