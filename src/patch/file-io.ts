@@ -146,10 +146,10 @@ export class ChunkReader {
   }
 }
 
-/** Buffered sequential writer over an open file. */
+/** Buffered sequential writer over an open file (PieceWriter adds the notsotuf applier's way of filling it). */
 export class OutputWriter {
-  private readonly buf: Uint8Array;
-  private used = 0;
+  protected readonly buf: Uint8Array;
+  protected used = 0;
 
   constructor(
     private readonly fh: FileHandle,

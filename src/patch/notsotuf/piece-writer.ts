@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { writeFullySync } from '../file-io.js';
+import { OutputWriter } from '../file-io.js';
 import { copyBytes } from './copy-bytes.js';
 
 /**
@@ -12,16 +12,15 @@ const PIECE = 1 << 16;
  * Collects output into one reused buffer and writes each full piece synchronously (writeFullySync says why), so
  * memory stays flat for any size and apply never waits on the thread pool to write.
  */
-export class PieceWriter {
-  private readonly buf = Buffer.allocUnsafe(PIECE);
-  private used = 0;
-
+export class PieceWriter extends OutputWriter {
   constructor(
-    private readonly out: FileHandle,
-    private readonly path: string,
+    out: FileHandle,
+    path: string,
     /** Sees every byte once, in order, before it is written (ApplyPatchOptions.onOutput). */
-    private readonly onOutput?: (bytes: Uint8Array) => void | Promise<void>,
-  ) {}
+    onOutput?: (bytes: Uint8Array) => void | Promise<void>,
+  ) {
+    super(out, path, PIECE, onOutput);
+  }
 
   /** Buffers `bytes` when they fit without a flush and returns true; otherwise does nothing (then call `push`). */
   pushSync(bytes: Uint8Array, length = bytes.length): boolean {
@@ -40,15 +39,6 @@ export class PieceWriter {
       offset += n;
       if (this.used === PIECE) await this.flush();
     }
-  }
-
-  /** Hands the buffered piece to `onOutput`, then writes it. */
-  private async flush(): Promise<void> {
-    if (this.used === 0) return;
-    const piece = this.buf.subarray(0, this.used);
-    if (this.onOutput) await this.onOutput(piece);
-    writeFullySync(this.out.fd, this.path, piece);
-    this.used = 0;
   }
 
   /** Writes what is left. */
